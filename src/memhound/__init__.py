@@ -1,0 +1,18 @@
+"""memhound: find where a Python program's memory goes and why it stays.
+
+The public API is what this module exports; everything in a module whose name starts with `_`
+is private.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from memhound._errors import CaptureError, MemhoundError, UsageError
+
+__all__ = [
+    "__version__",
+    "CaptureError",
+    "MemhoundError",
+    "UsageError",
+]

@@ -1,0 +1,15 @@
+"""The exception hierarchy of memhound: every error it raises derives from MemhoundError."""
+
+from __future__ import annotations
+
+
+class MemhoundError(Exception):
+    """Base class of every error memhound raises on purpose."""
+
+
+class UsageError(MemhoundError):
+    """Bad input from the user: a missing script, a bad target, a bad option value."""
+
+
+class CaptureError(MemhoundError):
+    """A capture or snapshot file that cannot be read: corrupt, truncated or of another version."""
