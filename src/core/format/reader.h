@@ -1,0 +1,45 @@
+#pragma once
+// Reading a capture file back. Corrupt input throws common::FormatError naming the byte offset;
+// a partial last frame (the process was killed while writing) is not an error: the capture is
+// readable up to its last complete frame and says so (complete = false, truncatedAt).
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/common/ids.h"
+#include "core/format/records.h"
+
+namespace memhound::format {
+
+struct Event {
+    std::uint64_t seq;
+    std::uint64_t address;
+    std::uint64_t size;
+    common::StackId stack;
+    common::ThreadId thread;
+    EventKind kind;
+    common::Allocator allocator;
+};
+
+struct Capture {
+    Header header;
+    std::vector<CodeRecord> codes;        // sorted by id, unique
+    std::vector<StackNodeRecord> stacks;  // sorted by id, unique
+    std::vector<ThreadRecord> threads;    // sorted by id, one per id (its last name)
+    std::vector<Event> events;            // sorted by seq
+    std::vector<Sample> samples;          // in file order
+    std::optional<Trailer> trailer;
+    bool complete = false;                   // ends with a trailer frame
+    std::optional<std::size_t> truncatedAt;  // where readable data ends, when not complete
+};
+
+// Reads a whole capture file. Throws common::Error when the file cannot be read and
+// common::FormatError when its content is invalid.
+Capture readCapture(const std::string& path);
+// The same over bytes already in memory (tests, fuzzing).
+Capture readCaptureBytes(std::string_view bytes);
+
+}  // namespace memhound::format
