@@ -1,0 +1,84 @@
+"""The asizeof section: memhound.asizeof vs pympler.asizeof on one object graph, in a subprocess."""
+
+from __future__ import annotations
+
+import sys
+
+from _markdown import BarResult, Verdict, table, verdict_of
+from _proc import run_json
+from _section import SectionReport
+from _stats import format_bytes, format_ratio, format_seconds
+from _tools import BENCH_DIR
+
+TITLE = "asizeof"
+WORKER = BENCH_DIR / "_asizeof.py"
+BASELINE = "pympler.asizeof"
+CANDIDATE = "memhound.asizeof"
+SPEEDUP_BAR = 30.0
+BAR_TEXT = f">= {SPEEDUP_BAR:g}x faster than {BASELINE}"
+
+
+def asizeof_section(nodes: int, timeout_s: float) -> SectionReport:
+    run = run_json([sys.executable, str(WORKER), str(nodes)], timeout_s)
+    if run.error is not None:
+        return SectionReport(
+            TITLE,
+            f"The asizeof benchmark did not run: {run.error}.",
+            [BarResult(f"asizeof ({CANDIDATE})", BAR_TEXT, run.error, Verdict.NOT_MEASURED)],
+        )
+    data = run.data
+    intro = (
+        f"One object graph: a tree of {data['nodes']:,} small `Item` objects, each with its "
+        f"dict, lists and strings ({data['objects']:,} distinct objects reachable through "
+        f"`gc.get_referents`, classes and modules excluded). Each sizer is called "
+        f"{data['repeat']} times in one fresh process; the median call is reported."
+    )
+    body = intro + "\n\n" + _asizeof_table(data)
+    return SectionReport(TITLE, body, [_asizeof_bar(data)])
+
+
+def _asizeof_table(data: dict) -> str:
+    baseline = data["tools"].get(BASELINE, {})
+    rows = []
+    for name, result in data["tools"].items():
+        if "error" in result:
+            rows.append([name, result["error"], "-", "-", "-"])
+            continue
+        per_object_us = result["seconds"] / data["objects"] * 1e6
+        speedup = _speedup(baseline, result)
+        rows.append(
+            [
+                name,
+                format_seconds(result["seconds"]),
+                f"{per_object_us:.2f}",
+                format_bytes(result["bytes"]),
+                format_ratio(speedup) if speedup else "-",
+            ]
+        )
+    return table(
+        ["sizer", "median time", "us/object", "size reported", "speed-up vs pympler"], rows
+    )
+
+
+def _speedup(baseline: dict, result: dict) -> float | None:
+    if "seconds" not in baseline or not result.get("seconds"):
+        return None
+    return baseline["seconds"] / result["seconds"]
+
+
+def _asizeof_bar(data: dict) -> BarResult:
+    what = f"asizeof ({CANDIDATE}) on {data['objects']:,} objects"
+    candidate = data["tools"].get(CANDIDATE, {"error": "not run"})
+    baseline = data["tools"].get(BASELINE, {"error": "not run"})
+    for name, result in ((CANDIDATE, candidate), (BASELINE, baseline)):
+        if "error" in result:
+            return BarResult(what, BAR_TEXT, f"{name}: {result['error']}", Verdict.NOT_MEASURED)
+    speedup = _speedup(baseline, candidate)
+    if speedup is None:
+        return BarResult(what, BAR_TEXT, "no timing", Verdict.NOT_MEASURED)
+    return BarResult(
+        what,
+        BAR_TEXT,
+        f"{format_ratio(speedup)} faster",
+        verdict_of(speedup, SPEEDUP_BAR, lower_is_better=False),
+    )

@@ -1,0 +1,165 @@
+"""Tracing overhead: every workload under every tool, interleaved, plus capture bytes per event.
+
+Method: for each of N rounds, for each workload, run it once under each tool in turn (so that
+machine noise spreads over all tools alike); the wall time of the whole process is measured from
+outside (interpreter start, tool start-up and the tool's final flush/compression all count).
+The report gives the median over the rounds and its ratio to the plain run's median.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from _proc import last_line
+from _stats import geomean, median
+from _tools import BASELINE_TOOL, BENCH_DIR, Tool
+
+WORKLOAD_DIR = BENCH_DIR / "workloads"
+COUNTER_SCRIPT = BENCH_DIR / "_count_events.py"
+BASELINE = BASELINE_TOOL
+
+
+@dataclass
+class Cell:
+    """One workload under one tool: its timings, or why it could not run, and its capture."""
+
+    seconds: list[float] = field(default_factory=list)
+    failure: str | None = None
+    capture_bytes: int | None = None
+    events: int | None = None
+    count_failure: str | None = None
+
+
+@dataclass
+class TracingResults:
+    workloads: list[str]
+    tools: list[Tool]
+    repeat: int
+    scale: float
+    cells: dict[tuple[str, str], Cell]
+
+    def cell(self, workload: str, tool: str) -> Cell:
+        return self.cells[(workload, tool)]
+
+    def median_seconds(self, workload: str, tool: str) -> float | None:
+        cell = self.cell(workload, tool)
+        return median(cell.seconds) if cell.seconds and cell.failure is None else None
+
+    def ratio(self, workload: str, tool: str) -> float | None:
+        base = self.median_seconds(workload, BASELINE)
+        value = self.median_seconds(workload, tool)
+        return value / base if base and value is not None else None
+
+    def geomean_ratio(self, tool: str) -> tuple[float | None, list[str]]:
+        """Geomean of the per-workload ratios, and the workloads that have no ratio."""
+        ratios = {w: self.ratio(w, tool) for w in self.workloads}
+        missing = [w for w, r in ratios.items() if r is None]
+        present = [r for r in ratios.values() if r is not None]
+        return (geomean(present) if present else None), missing
+
+    def bytes_per_event(self, workload: str, tool: str) -> float | None:
+        cell = self.cell(workload, tool)
+        if cell.capture_bytes is None or not cell.events:
+            return None
+        return cell.capture_bytes / cell.events
+
+
+def available_workloads() -> list[str]:
+    return sorted(path.stem for path in WORKLOAD_DIR.glob("*.py"))
+
+
+Progress = Callable[[str], None]
+
+
+def measure_tracing(
+    workloads: list[str],
+    tools: list[Tool],
+    repeat: int,
+    scale: float,
+    workdir: Path,
+    timeout_s: float,
+    progress: Progress,
+) -> TracingResults:
+    cells = {(w, t.name): Cell(failure=t.unavailable) for w in workloads for t in tools}
+    results = TracingResults(workloads, tools, repeat, scale, cells)
+    for round_index in range(repeat):
+        for workload in workloads:
+            for tool in tools:
+                cell = results.cell(workload, tool.name)
+                if cell.failure is None:
+                    _run_once(workload, tool, scale, workdir, timeout_s, cell)
+                    progress(_progress_line(round_index, repeat, workload, tool.name, cell))
+    _count_capture_events(results, workdir, timeout_s)
+    return results
+
+
+def capture_path(workdir: Path, workload: str, tool: str) -> Path:
+    return workdir / f"{workload}.{tool}.bin"
+
+
+def _run_once(
+    workload: str, tool: Tool, scale: float, workdir: Path, timeout_s: float, cell: Cell
+) -> None:
+    script = WORKLOAD_DIR / f"{workload}.py"
+    capture = capture_path(workdir, workload, tool.name)
+    capture.unlink(missing_ok=True)
+    command = tool.command(script, [repr(scale)], capture)
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(
+            command,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=timeout_s,
+        )
+    except subprocess.TimeoutExpired:
+        cell.failure = f"timed out after {timeout_s:.0f} s"
+        return
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        cell.failure = f"failed (exit {done.returncode}): {last_line(done.stderr)}"
+        return
+    cell.seconds.append(elapsed)
+    if tool.capture_format is not None:
+        cell.capture_bytes = capture.stat().st_size if capture.exists() else None
+
+
+def _progress_line(round_index: int, repeat: int, workload: str, tool: str, cell: Cell) -> str:
+    outcome = cell.failure or f"{cell.seconds[-1]:.2f} s"
+    return f"[tracing {round_index + 1}/{repeat}] {workload:<16} {tool:<18} {outcome}"
+
+
+def _count_capture_events(results: TracingResults, workdir: Path, timeout_s: float) -> None:
+    """Counts the events of each tool's capture from the last round, with the tool's reader."""
+    for tool in results.tools:
+        if tool.capture_format is None:
+            continue
+        for workload in results.workloads:
+            cell = results.cell(workload, tool.name)
+            capture = capture_path(workdir, workload, tool.name)
+            if cell.failure is None and capture.exists():
+                _count_one(tool.capture_format, capture, cell, timeout_s)
+                capture.unlink()
+
+
+def _count_one(reader: str, capture: Path, cell: Cell, timeout_s: float) -> None:
+    command = [sys.executable, str(COUNTER_SCRIPT), reader, str(capture)]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired:
+        cell.count_failure = f"reader timed out after {timeout_s:.0f} s"
+        return
+    if done.returncode != 0:
+        cell.count_failure = f"reader failed: {last_line(done.stderr)}"
+        return
+    cell.events = int(done.stdout.strip())

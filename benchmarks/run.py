@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmarks of memhound against the tools users would pick instead.
+
+Usage: python3 benchmarks/run.py [--quick] [--write BENCHMARKS.md] [--repeat N]
+                                 [--workloads a,b] [--tools a,b] [--sections a,b]
+Sections: tracing (overhead + capture bytes per event), heap (benchmarks/heap_bench.py),
+asizeof, leaks. Each section degrades to a row that says why when a tool or a memhound feature is
+missing. The markdown goes to --write (BENCHMARKS.md is generated, never edited by hand) or stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _asizeof_section import asizeof_section
+from _heap_section import heap_section
+from _leaks_section import leaks_section
+from _machine import load_average, machine_facts
+from _markdown import BarResult, Verdict, bars_table, table
+from _section import SectionReport
+from _tools import BASELINE_TOOL, SAMPLE_BYTES, Tool, build_tools
+from _tracing import available_workloads
+from _tracing_section import tracing_sections, workload_summary
+
+SECTIONS = ("tracing", "heap", "asizeof", "leaks")
+FULL_SCALE, QUICK_SCALE = 1.0, 0.05
+FULL_ASIZEOF_NODES, QUICK_ASIZEOF_NODES = 50_000, 2_000
+LEAK_ITERATIONS = 30
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: workload scale {QUICK_SCALE}, 1 round, small graphs",
+    )
+    parser.add_argument("--write", metavar="PATH", help="write the markdown report to PATH")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="interleaved rounds of the tracing benchmark (default 3, quick 1)",
+    )
+    parser.add_argument(
+        "--workloads",
+        metavar="LIST",
+        help=f"comma-separated subset of: {','.join(available_workloads())}",
+    )
+    parser.add_argument(
+        "--tools",
+        metavar="LIST",
+        help="comma-separated subset of the tracing tools (plain is always run)",
+    )
+    parser.add_argument(
+        "--sections",
+        metavar="LIST",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of: {','.join(SECTIONS)}",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="limit for any one process, in seconds (default 600)",
+    )
+    args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    args.repeat = args.repeat or (1 if args.quick else 3)
+    args.sections = _choose(parser, "--sections", args.sections, list(SECTIONS))
+    args.workloads = _choose(parser, "--workloads", args.workloads, available_workloads())
+    return args
+
+
+def _choose(
+    parser: argparse.ArgumentParser, flag: str, value: str | None, known: list[str]
+) -> list[str]:
+    if value is None:
+        return known
+    chosen = [item.strip() for item in value.split(",") if item.strip()]
+    unknown = [item for item in chosen if item not in known]
+    if unknown or not chosen:
+        parser.error(
+            f"{flag}: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(known)}"
+        )
+    return chosen
+
+
+def select_tools(parser_tools: str | None, tools: list[Tool]) -> list[Tool]:
+    if parser_tools is None:
+        return tools
+    wanted = {name.strip() for name in parser_tools.split(",")} | {BASELINE_TOOL}
+    unknown = wanted - {tool.name for tool in tools}
+    if unknown:
+        raise SystemExit(
+            f"run.py: error: --tools: unknown {', '.join(sorted(unknown))}; "
+            f"choose from {', '.join(tool.name for tool in tools)}"
+        )
+    return [tool for tool in tools if tool.name in wanted]
+
+
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def collect_sections(args: argparse.Namespace, tools: list[Tool]) -> list[SectionReport]:
+    memhound_missing = next((t.unavailable for t in tools if t.name == "memhound-full"), None)
+    reports: list[SectionReport] = []
+    for section in SECTIONS:
+        if section not in args.sections:
+            reports.append(_skipped(section))
+        elif section == "tracing":
+            scale = QUICK_SCALE if args.quick else FULL_SCALE
+            reports += tracing_sections(
+                args.workloads, tools, args.repeat, scale, args.timeout, progress
+            )
+        elif section == "heap":
+            reports.append(heap_section(args.quick, args.timeout))
+        elif section == "asizeof":
+            nodes = QUICK_ASIZEOF_NODES if args.quick else FULL_ASIZEOF_NODES
+            reports.append(asizeof_section(nodes, args.timeout))
+        else:
+            reports.append(leaks_section(LEAK_ITERATIONS, args.timeout, memhound_missing))
+        progress(f"[{section}] done")
+    return reports
+
+
+def _skipped(section: str) -> SectionReport:
+    bar = BarResult(
+        f"{section} bars", "see DESIGN.md", "section skipped in this run", Verdict.NOT_MEASURED
+    )
+    return SectionReport(section.capitalize(), "Skipped in this run (`--sections`).", [bar])
+
+
+def method_text(args: argparse.Namespace, tools: list[Tool]) -> str:
+    lines = [
+        (
+            f"- Tracing overhead: {len(args.workloads)} workload scripts "
+            f"(`benchmarks/workloads/`), each run as its own process under each tool; "
+            f"{args.repeat} round(s), interleaved (each round runs every workload under every "
+            "tool in turn); wall time of the whole process; median per workload and tool; "
+            "ratio = median under the tool / median of plain python; geomean of the ratios."
+        ),
+        "- Tools:",
+        *(f"  - `{tool.name}`: `{tool.command_shape}`" for tool in tools),
+        (
+            "- `tracemalloc_run.py N` calls `tracemalloc.start(N)`, then runs the script with "
+            "`runpy.run_path` as `__main__`."
+        ),
+        f"- memhound sampled mode: `--sample-bytes {SAMPLE_BYTES}` (mean bytes between samples).",
+        "- Workloads:",
+        *(f"  - `{name}`: {workload_summary(name)}" for name in args.workloads),
+        "- Heap, asizeof and leak-check benchmarks each run in a fresh process.",
+    ]
+    if args.quick:
+        lines.append(
+            "- **Quick smoke run** (`--quick`): small sizes and 1 round; figures are "
+            "dominated by start-up time and are not comparable with the bars."
+        )
+    return "\n".join(lines)
+
+
+def render(
+    args: argparse.Namespace,
+    facts: dict[str, str],
+    tools: list[Tool],
+    sections: list[SectionReport],
+    argv: list[str],
+) -> str:
+    facts = {**facts, "load average at end (1/5/15 min)": load_average()}
+    bars = [bar for section in sections for bar in section.bars]
+    parts = [
+        "# memhound benchmarks",
+        (
+            f"Generated by `python3 benchmarks/run.py {' '.join(argv)}`. "
+            "Do not edit by hand: rerun `make bench`."
+        ),
+        "## Machine",
+        table(["fact", "value"], [[key, value] for key, value in facts.items()]),
+        "## Method",
+        method_text(args, tools),
+        "## Bars (DESIGN.md, Performance bars)",
+        bars_table(bars),
+        *(part for section in sections for part in (f"## {section.title}", section.body)),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    facts = machine_facts()
+    tools = select_tools(args.tools, build_tools(sys.executable))
+    sections = collect_sections(args, tools)
+    report = render(args, facts, tools, sections, argv)
+    if args.write:
+        Path(args.write).write_text(report, encoding="utf-8")
+        progress(f"wrote {args.write}")
+    else:
+        sys.stdout.write(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
