@@ -6,10 +6,14 @@ import ast
 import tempfile
 from pathlib import Path
 
+from _markdown import BarResult
 from _section import SectionReport
 from _tools import SAMPLE_BYTES, Tool
 from _tracing import WORKLOAD_DIR, Progress, TracingResults, measure_tracing
 from _tracing_report import capture_table, failure_notes, overhead_table, tracing_bars
+
+OVERHEAD_TITLE = "Tracing overhead"
+CAPTURE_TITLE = "Capture size"
 
 
 def workload_summary(name: str) -> str:
@@ -34,7 +38,7 @@ def tracing_sections(
     return _overhead_section(results, bars[:2]), _capture_section(results, bars[2:])
 
 
-def _overhead_section(results: TracingResults, bars: list) -> SectionReport:
+def _overhead_section(results: TracingResults, bars: list[BarResult]) -> SectionReport:
     intro = (
         f"Median wall time of the whole process over {results.repeat} interleaved "
         f"round(s), and its ratio to the plain run (workload scale {results.scale:g}). "
@@ -44,10 +48,10 @@ def _overhead_section(results: TracingResults, bars: list) -> SectionReport:
     body = intro + "\n\n" + overhead_table(results)
     if notes:
         body += "\n\nNot measured:\n" + "\n".join(f"- {note}" for note in notes)
-    return SectionReport("Tracing overhead", body, bars)
+    return SectionReport(OVERHEAD_TITLE, body, bars)
 
 
-def _capture_section(results: TracingResults, bars: list) -> SectionReport:
+def _capture_section(results: TracingResults, bars: list[BarResult]) -> SectionReport:
     intro = (
         "Capture file of the last round divided by its number of events, counted by each "
         "tool's own reader: memhound = allocation + free events "
@@ -57,4 +61,4 @@ def _capture_section(results: TracingResults, bars: list) -> SectionReport:
         f"memray's default compress-on-exit). memhound-sampled records one sample per "
         f"{SAMPLE_BYTES:,} bytes on average, so its count is of samples."
     )
-    return SectionReport("Capture size", intro + "\n\n" + capture_table(results), bars)
+    return SectionReport(CAPTURE_TITLE, intro + "\n\n" + capture_table(results), bars)

@@ -16,17 +16,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _asizeof_section import TITLE as ASIZEOF_TITLE
 from _asizeof_section import asizeof_section
+from _heap_section import TITLE as HEAP_TITLE
 from _heap_section import heap_section
+from _leaks_section import TITLE as LEAKS_TITLE
 from _leaks_section import leaks_section
 from _machine import load_average, machine_facts
 from _markdown import BarResult, Verdict, bars_table, table
 from _section import SectionReport
 from _tools import BASELINE_TOOL, SAMPLE_BYTES, Tool, build_tools
 from _tracing import available_workloads
-from _tracing_section import tracing_sections, workload_summary
+from _tracing_section import (
+    CAPTURE_TITLE,
+    OVERHEAD_TITLE,
+    tracing_sections,
+    workload_summary,
+)
 
 SECTIONS = ("tracing", "heap", "asizeof", "leaks")
+SECTION_TITLES = {
+    "tracing": (OVERHEAD_TITLE, CAPTURE_TITLE),
+    "heap": (HEAP_TITLE,),
+    "asizeof": (ASIZEOF_TITLE,),
+    "leaks": (LEAKS_TITLE,),
+}
 FULL_SCALE, QUICK_SCALE = 1.0, 0.05
 FULL_ASIZEOF_NODES, QUICK_ASIZEOF_NODES = 50_000, 2_000
 LEAK_ITERATIONS = 30
@@ -114,7 +128,7 @@ def collect_sections(args: argparse.Namespace, tools: list[Tool]) -> list[Sectio
     reports: list[SectionReport] = []
     for section in SECTIONS:
         if section not in args.sections:
-            reports.append(_skipped(section))
+            reports += _skipped(section)
         elif section == "tracing":
             scale = QUICK_SCALE if args.quick else FULL_SCALE
             reports += tracing_sections(
@@ -131,11 +145,15 @@ def collect_sections(args: argparse.Namespace, tools: list[Tool]) -> list[Sectio
     return reports
 
 
-def _skipped(section: str) -> SectionReport:
+def _skipped(section: str) -> list[SectionReport]:
     bar = BarResult(
         f"{section} bars", "see DESIGN.md", "section skipped in this run", Verdict.NOT_MEASURED
     )
-    return SectionReport(section.capitalize(), "Skipped in this run (`--sections`).", [bar])
+    titles = SECTION_TITLES[section]
+    return [
+        SectionReport(title, "Skipped in this run (`--sections`).", [bar] if i == 0 else [])
+        for i, title in enumerate(titles)
+    ]
 
 
 def method_text(args: argparse.Namespace, tools: list[Tool]) -> str:

@@ -1,0 +1,225 @@
+"""The benchmark runner: its arithmetic and verdicts on fabricated results, then a real quick run
+whose markdown is parsed back (sections, machine facts, timings, ratios, geomeans, verdicts)."""
+
+from __future__ import annotations
+
+import math
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH_DIR = REPO / "benchmarks"
+sys.path.insert(0, str(BENCH_DIR))
+
+from _heap_section import rows_table
+from _machine import cpu_model
+from _markdown import Verdict, table, verdict_of
+from _stats import geomean, median
+from _tools import Tool
+from _tracing import Cell, TracingResults
+from _tracing_report import overhead_table, tracing_bars
+
+VERDICTS = {"met", "not met", "not measured"}
+SECTION_TITLES = (
+    "## Machine",
+    "## Method",
+    "## Bars (DESIGN.md, Performance bars)",
+    "## Tracing overhead",
+    "## Capture size",
+    "## Heap snapshot",
+    "## asizeof",
+    "## Leak check",
+)
+
+
+# ---- arithmetic and rendering on fabricated data -------------------------------------------
+
+
+def test_median_and_geomean() -> None:
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 2.0, 3.0]) == 2.5
+    assert geomean([2.0, 8.0]) == pytest.approx(4.0)
+    with pytest.raises(ValueError):
+        geomean([])
+    with pytest.raises(ValueError):
+        geomean([1.0, 0.0])
+
+
+def test_verdicts_follow_the_direction_of_the_bar() -> None:
+    assert verdict_of(1.4, 1.5) is Verdict.MET
+    assert verdict_of(1.6, 1.5) is Verdict.NOT_MET
+    assert verdict_of(31.0, 30.0, lower_is_better=False) is Verdict.MET
+    assert verdict_of(29.0, 30.0, lower_is_better=False) is Verdict.NOT_MET
+    assert verdict_of(None, 1.5) is Verdict.NOT_MEASURED
+
+
+def test_table_escapes_pipes_and_rejects_ragged_rows() -> None:
+    text = table(["a", "b"], [["x|y", "2"]])
+    assert text.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | 2 |"]
+    with pytest.raises(ValueError):
+        table(["a", "b"], [["only one"]])
+
+
+def _fabricated(
+    seconds: dict[str, list[float]],
+    failure: dict[str, str] | None = None,
+    capture: tuple[int, int] | None = None,
+) -> TracingResults:
+    tools = [
+        Tool(name, (), capture_format="memhound" if name.startswith("memhound") else None)
+        for name in seconds
+    ]
+    cells = {("w1", name): Cell(seconds=list(values)) for name, values in seconds.items()}
+    for name, reason in (failure or {}).items():
+        cells[("w1", name)].failure = reason
+    if capture is not None:
+        cells[("w1", "memhound-full")].capture_bytes, cells[("w1", "memhound-full")].events = (
+            capture
+        )
+    return TracingResults(["w1"], tools, repeat=3, scale=1.0, cells=cells)
+
+
+def test_ratios_use_medians_and_bars_judge_them() -> None:
+    results = _fabricated(
+        {
+            "plain": [1.0, 9.0, 1.2],  # median 1.2, the outlier is ignored
+            "memhound-full": [1.5, 1.8, 1.6],  # median 1.6 -> 1.33x: meets <= 1.5x
+            "memhound-sampled": [1.3, 1.3, 1.3],  # 1.08x: misses <= 1.05x
+        },
+        capture=(3_000, 1_000),
+    )  # 3 bytes per event: misses <= 2
+    assert results.ratio("w1", "memhound-full") == pytest.approx(1.6 / 1.2)
+    full, sampled, capture = tracing_bars(results)
+    assert (full.verdict, sampled.verdict, capture.verdict) == (
+        Verdict.MET,
+        Verdict.NOT_MET,
+        Verdict.NOT_MET,
+    )
+    assert "1.33x" in full.measured and "3.00 B/event" in capture.measured
+    assert "1.33x" in overhead_table(results)
+
+
+def test_a_failed_tool_is_reported_not_measured() -> None:
+    results = _fabricated(
+        {"plain": [1.0], "memhound-full": [], "memhound-sampled": []},
+        failure={"memhound-full": "not installed", "memhound-sampled": "failed (exit 1): boom"},
+    )
+    full, sampled, capture = tracing_bars(results)
+    assert {full.verdict, sampled.verdict, capture.verdict} == {Verdict.NOT_MEASURED}
+    assert "not installed" in full.measured
+    row = overhead_table(results).splitlines()[2]
+    assert row == "| w1 | 1.00 s (1.00x) | not installed | failed |"
+
+
+def test_heap_rows_get_one_column_per_key_in_first_seen_order() -> None:
+    text = rows_table([{"what": "snapshot", "seconds": 0.123456}, {"what": "explain", "ms": 4}])
+    assert text.splitlines()[0] == "| what | seconds | ms |"
+    assert text.splitlines()[2] == "| snapshot | 0.123 | - |"
+    assert text.splitlines()[3] == "| explain | - | 4 |"
+
+
+# ---- a real quick run, parsed back ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> str:
+    output = tmp_path_factory.mktemp("bench") / "BENCHMARKS.md"
+    command = [
+        sys.executable,
+        str(BENCH_DIR / "run.py"),
+        "--quick",
+        "--write",
+        str(output),
+        "--workloads",
+        "object_churn,threads",
+        "--tools",
+        "tracemalloc-1,memhound-full",
+        "--sections",
+        "tracing,asizeof,leaks",
+        "--timeout",
+        "120",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr
+    return output.read_text(encoding="utf-8")
+
+
+def _section(report: str, title: str) -> str:
+    start = report.index(title + "\n")
+    following = report.find("\n## ", start + len(title))
+    return report[start : following if following != -1 else len(report)]
+
+
+def _table_rows(section: str) -> dict[str, list[str]]:
+    """First cell -> the other cells, for the data rows of the first table in a section."""
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and not line.startswith("|---"):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def _ratio(cell: str) -> float:
+    match = re.fullmatch(r"\**[\d.]+ m?s \(([\d.]+)x\)\**|\**([\d.]+)x\**(?: \(.*\))?", cell)
+    assert match, f"not a timing with a ratio: {cell!r}"
+    return float(match.group(1) or match.group(2))
+
+
+def test_report_has_every_section_in_order(quick_report: str) -> None:
+    positions = [quick_report.index(title + "\n") for title in SECTION_TITLES]
+    assert positions == sorted(positions)
+    assert "Skipped in this run" in _section(quick_report, "## Heap snapshot")
+
+
+def test_machine_section_names_cpu_and_python(quick_report: str) -> None:
+    facts = _table_rows(_section(quick_report, "## Machine"))
+    assert facts["CPU"] == [cpu_model()]
+    assert platform.python_version() in facts["Python"][0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", facts["date (UTC)"][0])
+
+
+def test_tracing_table_has_timings_ratios_and_geomeans(quick_report: str) -> None:
+    rows = _table_rows(_section(quick_report, "## Tracing overhead"))
+    assert rows["workload"] == ["plain", "tracemalloc-1", "memhound-full"]
+    for workload in ("object_churn", "threads"):
+        plain, traced, _ = rows[workload]
+        assert _ratio(plain) == 1.0
+        assert _ratio(traced) > 1.0  # tracemalloc costs something on an allocation-heavy script
+    per_workload = [_ratio(rows[w][1]) for w in ("object_churn", "threads")]
+    assert _ratio(rows["**geomean ratio**"][1]) == pytest.approx(
+        math.sqrt(per_workload[0] * per_workload[1]), abs=0.011
+    )
+
+
+def test_memhound_column_matches_its_bar(quick_report: str) -> None:
+    memhound_cell = _table_rows(_section(quick_report, "## Tracing overhead"))["threads"][2]
+    bars = _table_rows(_section(quick_report, "## Bars (DESIGN.md, Performance bars)"))
+    full_bar = next(cells for what, cells in bars.items() if what.startswith("full tracing"))
+    if re.match(r"[\d.]+ m?s \(", memhound_cell):
+        assert full_bar[2].strip("*") in {"met", "not met"}
+    else:
+        assert full_bar[2] == "**not measured**"
+
+
+def test_bars_table_lists_every_bar_with_a_verdict(quick_report: str) -> None:
+    bars = _table_rows(_section(quick_report, "## Bars (DESIGN.md, Performance bars)"))
+    bars.pop("what")
+    labels = " ".join(bars)
+    for topic in ("full tracing", "sampled tracing", "capture size", "heap", "asizeof", "leak"):
+        assert topic in labels
+    assert {cells[2].strip("*") for cells in bars.values()} <= VERDICTS
+
+
+def test_asizeof_section_times_pympler(quick_report: str) -> None:
+    rows = _table_rows(_section(quick_report, "## asizeof"))
+    assert float(rows["pympler.asizeof"][1]) > 0  # microseconds per object
+    assert (
+        rows["memhound.asizeof"][0] in {"not installed", "not implemented yet"}
+        or float(rows["memhound.asizeof"][1]) > 0
+    )
