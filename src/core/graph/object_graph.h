@@ -1,0 +1,100 @@
+#pragma once
+// A heap snapshot's object graph: dense 32-bit node ids, edges in CSR form (one offset per node
+// into one target array), and per-node attributes (shallow size, type, allocation address).
+// Pure C++: the heap walker fills it; the graph algorithms and the snapshot file read it.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/common/ids.h"
+
+namespace memhound::graph {
+
+using common::NodeId;
+using common::TypeId;
+
+// Why a root is a root. The order is the preference of shortest paths: a path from a module
+// global is shown before one from a frame, a frame before the builtins, the builtins before C.
+enum class RootKind : std::uint8_t { Module = 0, Frame = 1, Builtins = 2, External = 3 };
+inline constexpr int kRootKindCount = 4;
+
+const char* rootKindName(RootKind kind);
+
+// A root of the graph; `label` indexes the snapshot's root label table (module name,
+// "Thread 'worker' > run() local 'x'", ...), kept by whoever built the graph.
+struct Root {
+    NodeId node;
+    RootKind kind = RootKind::External;
+    std::uint32_t label = 0;
+};
+
+// The largest graph we index with 32-bit ids: the top bit is reserved for "points at a root".
+inline constexpr std::uint32_t kMaxNodes = 0x7fffffffu;
+
+class ObjectGraph {
+public:
+    ObjectGraph() = default;
+
+    std::uint32_t nodeCount() const { return static_cast<std::uint32_t>(m_types.size()); }
+    std::uint64_t edgeCount() const { return m_targets.size(); }
+    std::span<const std::uint32_t> successors(NodeId node) const {
+        return {m_targets.data() + m_offsets[node.value], m_targets.data() + m_offsets[node.value + 1]};
+    }
+    std::uint64_t shallowSize(NodeId node) const;
+    TypeId type(NodeId node) const { return TypeId(m_types[node.value]); }
+    std::uint64_t address(NodeId node) const { return m_addresses[node.value]; }
+    const std::vector<Root>& roots() const { return m_roots; }
+    std::uint64_t totalSize() const { return m_totalSize; }
+
+    // Raw columns, for the snapshot file and the bindings.
+    const std::vector<std::uint32_t>& offsets() const { return m_offsets; }
+    const std::vector<std::uint32_t>& targets() const { return m_targets; }
+    const std::vector<std::uint32_t>& typeColumn() const { return m_types; }
+    const std::vector<std::uint64_t>& addressColumn() const { return m_addresses; }
+    // Bytes held by this graph's own arrays (the per-object memory bar).
+    std::uint64_t memoryBytes() const;
+
+    friend class GraphBuilder;
+
+private:
+    std::vector<std::uint32_t> m_offsets{0};  // nodeCount + 1 entries
+    std::vector<std::uint32_t> m_targets;
+    std::vector<std::uint32_t> m_sizes;  // shallow size, or kBigSize: look it up in m_bigSizes
+    std::unordered_map<std::uint32_t, std::uint64_t> m_bigSizes;
+    std::vector<std::uint32_t> m_types;
+    std::vector<std::uint64_t> m_addresses;
+    std::vector<Root> m_roots;
+    std::uint64_t m_totalSize = 0;
+};
+
+// Builds an ObjectGraph in one pass: nodes are added first (ids 0, 1, ...), then the edges of
+// each node in increasing node order, which is how a breadth-first walk discovers them.
+class GraphBuilder {
+public:
+    NodeId addNode(std::uint64_t address);
+    std::uint32_t nodeCount() const { return static_cast<std::uint32_t>(m_graph.m_types.size()); }
+    void reserve(std::size_t nodes, std::size_t edges);
+    void setSize(NodeId node, std::uint64_t size);
+    void setType(NodeId node, TypeId type) { m_graph.m_types[node.value] = type.value; }
+    // Starts the edge list of `node`; nodes must be started in increasing order, none skipped.
+    void beginEdges(NodeId node);
+    void addEdge(NodeId target) { m_graph.m_targets.push_back(target.value); }
+    void addRoot(const Root& root) { m_graph.m_roots.push_back(root); }
+    std::uint64_t sizeOf(NodeId node) const { return m_graph.shallowSize(node); }
+    // Closes the edge lists of the nodes not started yet (leaves: no edges) and checks the graph.
+    ObjectGraph finish();
+
+private:
+    ObjectGraph m_graph;
+    std::vector<std::uint32_t> m_offsets;
+};
+
+// Builds a graph from an edge list (tests and the snapshot file). Throws common::Error when an
+// edge, root or type column does not fit the node count.
+ObjectGraph graphFromEdges(std::uint32_t nodeCount, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& edges,
+                           const std::vector<std::uint64_t>& sizes, const std::vector<std::uint32_t>& types,
+                           const std::vector<Root>& roots, const std::vector<std::uint64_t>& addresses = {});
+
+}  // namespace memhound::graph
