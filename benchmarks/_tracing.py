@@ -50,6 +50,13 @@ class TracingResults:
         cell = self.cell(workload, tool)
         return median(cell.seconds) if cell.seconds and cell.failure is None else None
 
+    def spread(self, workload: str, tool: str) -> float | None:
+        """Half the range of the timings relative to their median (None with fewer than 2)."""
+        cell = self.cell(workload, tool)
+        if len(cell.seconds) < 2 or cell.failure is not None:
+            return None
+        return (max(cell.seconds) - min(cell.seconds)) / (2 * median(cell.seconds))
+
     def ratio(self, workload: str, tool: str) -> float | None:
         base = self.median_seconds(workload, BASELINE)
         value = self.median_seconds(workload, tool)

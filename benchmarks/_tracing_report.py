@@ -24,11 +24,11 @@ def _time_cell(results: TracingResults, workload: str, tool: str) -> str:
         return _short_status(cell.failure)
     seconds = results.median_seconds(workload, tool)
     ratio = results.ratio(workload, tool)
-    if seconds is None:
+    spread = results.spread(workload, tool)
+    if seconds is None or ratio is None:
         return "no run"
-    return (
-        f"{format_seconds(seconds)} ({format_ratio(ratio)})" if ratio else format_seconds(seconds)
-    )
+    details = format_ratio(ratio) + (f", ±{spread:.0%}" if spread is not None else "")
+    return f"{format_seconds(seconds)} ({details})"
 
 
 def _geomean_cell(results: TracingResults, tool: str) -> str:

@@ -42,6 +42,7 @@ def _overhead_section(results: TracingResults, bars: list[BarResult]) -> Section
     intro = (
         f"Median wall time of the whole process over {results.repeat} interleaved "
         f"round(s), and its ratio to the plain run (workload scale {results.scale:g}). "
+        "± is half the range of the rounds relative to the median (machine noise). "
         "The geomean row averages the per-workload ratios."
     )
     notes = failure_notes(results)
