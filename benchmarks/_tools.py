@@ -20,6 +20,15 @@ TRACEMALLOC_WRAPPER = BENCH_DIR / "tracemalloc_run.py"
 # Mean sampling interval of memhound's sampled mode in the benchmark (bytes between samples).
 SAMPLE_BYTES = 1_048_576
 BASELINE_TOOL = "plain"
+# Report column order; build_tools returns exactly these, the baseline first.
+TOOL_NAMES = (
+    BASELINE_TOOL,
+    "tracemalloc-1",
+    "tracemalloc-64",
+    "memray",
+    "memhound-full",
+    "memhound-sampled",
+)
 PROBE_TIMEOUT_S = 60
 
 CAPTURE = "{capture}"  # placeholder in a tool's arguments for the capture file path

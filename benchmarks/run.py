@@ -25,7 +25,7 @@ from _leaks_section import leaks_section
 from _machine import load_average, machine_facts
 from _markdown import BarResult, Verdict, bars_table, table
 from _section import SectionReport
-from _tools import BASELINE_TOOL, SAMPLE_BYTES, Tool, build_tools
+from _tools import BASELINE_TOOL, SAMPLE_BYTES, TOOL_NAMES, Tool, build_tools
 from _tracing import available_workloads
 from _tracing_section import (
     CAPTURE_TITLE,
@@ -68,7 +68,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--tools",
         metavar="LIST",
-        help="comma-separated subset of the tracing tools (plain is always run)",
+        help=f"comma-separated subset of: {','.join(TOOL_NAMES)} (plain always runs)",
     )
     parser.add_argument(
         "--sections",
@@ -89,6 +89,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.repeat = args.repeat or (1 if args.quick else 3)
     args.sections = _choose(parser, "--sections", args.sections, list(SECTIONS))
     args.workloads = _choose(parser, "--workloads", args.workloads, available_workloads())
+    args.tools = _choose(parser, "--tools", args.tools, list(TOOL_NAMES))
     return args
 
 
@@ -106,17 +107,9 @@ def _choose(
     return chosen
 
 
-def select_tools(parser_tools: str | None, tools: list[Tool]) -> list[Tool]:
-    if parser_tools is None:
-        return tools
-    wanted = {name.strip() for name in parser_tools.split(",")} | {BASELINE_TOOL}
-    unknown = wanted - {tool.name for tool in tools}
-    if unknown:
-        raise SystemExit(
-            f"run.py: error: --tools: unknown {', '.join(sorted(unknown))}; "
-            f"choose from {', '.join(tool.name for tool in tools)}"
-        )
-    return [tool for tool in tools if tool.name in wanted]
+def select_tools(wanted: list[str], tools: list[Tool]) -> list[Tool]:
+    """The chosen tools in report order; the plain baseline is always kept."""
+    return [tool for tool in tools if tool.name in wanted or tool.name == BASELINE_TOOL]
 
 
 def progress(line: str) -> None:

@@ -20,7 +20,7 @@ from _heap_section import rows_table
 from _machine import cpu_model
 from _markdown import Verdict, table, verdict_of
 from _stats import geomean, median
-from _tools import Tool
+from _tools import TOOL_NAMES, Tool, build_tools
 from _tracing import Cell, TracingResults
 from _tracing_report import overhead_table, tracing_bars
 
@@ -121,6 +121,15 @@ def test_heap_rows_get_one_column_per_key_in_first_seen_order() -> None:
     assert text.splitlines()[0] == "| what | seconds | ms |"
     assert text.splitlines()[2] == "| snapshot | 0.123 | - |"
     assert text.splitlines()[3] == "| explain | - | 4 |"
+
+
+def test_every_tool_is_built_in_report_order() -> None:
+    tools = build_tools(sys.executable)
+    assert tuple(tool.name for tool in tools) == TOOL_NAMES
+    for tool in tools:
+        command = tool.command(Path("w.py"), ["0.5"], Path("out.bin"))
+        assert command[0] == sys.executable and command[-2:] == ["w.py", "0.5"]
+        assert ("out.bin" in command) == (tool.capture_format is not None)
 
 
 # ---- a real quick run, parsed back ---------------------------------------------------------
