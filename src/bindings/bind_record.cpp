@@ -1,6 +1,28 @@
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
 #include "bindings/bindings.h"
+#include "core/record/tracer.h"
+
+namespace nb = nanobind;
 
 namespace memhound::bindings {
-// Bring-up: the owner of core/record replaces this with the real bindings.
-void bindRecord(nanobind::module_&) {}
+
+void bindRecord(nb::module_& m) {
+    m.def(
+        "start_tracing",
+        [](std::string path, std::uint64_t sampleBytes, bool followFork, std::vector<std::string> argv) {
+            record::startTracing(record::TraceOptions{std::move(path), sampleBytes, followFork, std::move(argv)});
+        },
+        nb::arg("path"), nb::arg("sample_bytes") = 0, nb::arg("follow_fork") = false,
+        nb::arg("argv") = std::vector<std::string>{},
+        "Starts recording every allocation (or a Poisson sample by bytes) into the capture file at path.");
+    m.def("stop_tracing", &record::stopTracing, "Stops recording and completes the capture file.");
+    m.def("flush_tracing", &record::flushTracing, "Returns when every event recorded so far is in the file.");
+    m.def("is_tracing", &record::isTracing, "True while this process records into a capture file.");
+    m.def("tracing_path", &record::tracingPath, "The capture file being written, or None.");
+    m.def("current_seq", &record::currentSeq, "The sequence number the next recorded event will get.");
+}
+
 }  // namespace memhound::bindings

@@ -1,0 +1,68 @@
+#include "core/record/sampling.h"
+
+#include <cmath>
+#include <limits>
+
+namespace memhound::record {
+
+void PoissonSampler::configure(std::uint64_t meanBytes, std::uint64_t seed) {
+    m_meanBytes = static_cast<double>(meanBytes);
+    m_state = seed | 1;
+    m_countdown = nextInterval();
+}
+
+std::int64_t PoissonSampler::nextInterval() {
+    // Exponential with the mean interval: -ln(U) * mean, U uniform in (0, 1].
+    const double uniform = static_cast<double>((nextRandom() >> 11) + 1) * 0x1.0p-53;
+    const double interval = -std::log(uniform) * m_meanBytes;
+    return static_cast<std::int64_t>(std::min(interval, static_cast<double>(std::numeric_limits<std::int64_t>::max() / 2))) + 1;
+}
+
+std::uint64_t PoissonSampler::nextRandom() {
+    // xorshift64*: fast, and plenty for choosing sample points.
+    m_state ^= m_state >> 12;
+    m_state ^= m_state << 25;
+    m_state ^= m_state >> 27;
+    return m_state * 0x2545F4914F6CDD1DULL;
+}
+
+SampledAddresses::SampledAddresses() : m_counters(new std::atomic<std::uint16_t>[kBuckets]) { clear(); }
+
+void SampledAddresses::insert(std::uintptr_t address) {
+    lock();
+    if (m_live.insert(address).second) {
+        auto& counter = m_counters[bucketOf(address)];
+        const std::uint16_t value = counter.load(std::memory_order_relaxed);
+        // A saturated counter stays saturated: the bucket then always consults the exact set.
+        if (value != UINT16_MAX) counter.store(value + 1, std::memory_order_relaxed);
+    }
+    unlock();
+}
+
+bool SampledAddresses::eraseSlow(std::uintptr_t address) {
+    lock();
+    const bool found = m_live.erase(address) != 0;
+    if (found) {
+        auto& counter = m_counters[bucketOf(address)];
+        const std::uint16_t value = counter.load(std::memory_order_relaxed);
+        if (value != UINT16_MAX) counter.store(value - 1, std::memory_order_relaxed);
+    }
+    unlock();
+    return found;
+}
+
+void SampledAddresses::clear() {
+    lock();
+    m_live.clear();
+    for (std::size_t i = 0; i < kBuckets; ++i) m_counters[i].store(0, std::memory_order_relaxed);
+    unlock();
+}
+
+void SampledAddresses::lock() {
+    while (m_lock.test_and_set(std::memory_order_acquire)) {
+    }
+}
+
+void SampledAddresses::unlock() { m_lock.clear(std::memory_order_release); }
+
+}  // namespace memhound::record

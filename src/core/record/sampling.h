@@ -1,0 +1,64 @@
+#pragma once
+// Sampled mode: which allocations to record (Poisson sampling by bytes) and which frees to
+// record (only those of sampled addresses that are still live). Interpreter-free.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <unordered_set>
+
+namespace memhound::record {
+
+// Per-thread byte countdown to the next sample point of a Poisson process with mean interval
+// `meanBytes`: an allocation of s bytes is sampled with probability 1 - exp(-s / meanBytes).
+class PoissonSampler {
+public:
+    void configure(std::uint64_t meanBytes, std::uint64_t seed);
+    // True when this allocation covers a sample point.
+    bool shouldSample(std::size_t size) {
+        m_countdown -= static_cast<std::int64_t>(size);
+        if (m_countdown > 0) return false;
+        m_countdown = nextInterval();
+        return true;
+    }
+
+private:
+    std::int64_t nextInterval();
+    std::uint64_t nextRandom();
+
+    std::int64_t m_countdown = 0;
+    double m_meanBytes = 0;
+    std::uint64_t m_state = 1;
+};
+
+// The live sampled addresses, shared by all threads. A counting filter (one counter per hash
+// bucket, read without locks) answers "certainly not sampled" for almost every free; only a
+// possible hit takes the spin lock and consults the exact set.
+class SampledAddresses {
+public:
+    SampledAddresses();
+    void insert(std::uintptr_t address);
+    // Removes the address if it was sampled; true when it was.
+    bool erase(std::uintptr_t address) {
+        if (m_counters[bucketOf(address)].load(std::memory_order_relaxed) == 0) return false;
+        return eraseSlow(address);
+    }
+    void clear();
+    // Fork support: the forking thread holds the lock across fork() so the child sees a consistent set.
+    void lock();
+    void unlock();
+
+private:
+    static constexpr std::size_t kBuckets = std::size_t{1} << 17;
+    static std::size_t bucketOf(std::uintptr_t address) {
+        return static_cast<std::size_t>((address >> 4) * 0x9e3779b97f4a7c15ULL >> (64 - 17));
+    }
+    bool eraseSlow(std::uintptr_t address);
+
+    std::unique_ptr<std::atomic<std::uint16_t>[]> m_counters;
+    std::atomic_flag m_lock = ATOMIC_FLAG_INIT;
+    // Exact set of live sampled addresses; guarded by m_lock, touched by any allocating thread.
+    std::unordered_set<std::uintptr_t> m_live;
+};
+
+}  // namespace memhound::record

@@ -1,0 +1,109 @@
+#pragma once
+// The process-wide recording session: the writer thread, the registry of thread recorders, the
+// buffer for events recorded without the GIL, and start/stop/flush/fork. Include compat.h first.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/format/records.h"
+#include "core/record/compat.h"
+#include "core/record/sampling.h"
+#include "core/record/thread_recorder.h"
+#include "core/record/tracer.h"
+#include "core/record/writer_thread.h"
+
+namespace memhound::record {
+
+class Session {
+public:
+    // Never destroyed: allocator hooks may run in other threads during interpreter exit.
+    static Session& instance();
+
+    // --- hot path (allocator hooks) ---
+    static bool recording() { return s_recording.load(std::memory_order_relaxed); }
+    static std::uint64_t sampleBytes() { return s_sampleBytes; }
+    static std::uint64_t takeSeq() { return s_nextSeq.fetch_add(1, std::memory_order_relaxed); }
+    static std::uint64_t peekSeq() { return s_nextSeq.load(std::memory_order_relaxed); }
+    // The calling thread's recorder when it holds the GIL (created on first use), else null.
+    ThreadRecorder* recorderFor(PyThreadState* running);
+    // Events of threads that do not hold the GIL: spin-locked shared buffer, stack 0.
+    void recordWithoutGil(const format::RawEvent& event);
+    SampledAddresses& sampled() { return m_sampled; }
+    // A full batch goes to the writer; returns an empty buffer for the caller.
+    EventBuffer exchange(Batch&& batch);
+    // Thread exit (thread_local destructor, no GIL): hands over and forgets the recorder.
+    void retire(ThreadRecorder* recorder);
+    // A threading.Thread reported its name (thread start hook, GIL held).
+    void noteThreadName(std::uint64_t ident, const std::string& name);
+
+    // --- lifecycle (GIL held) ---
+    void start(const TraceOptions& options);
+    void stop();
+    void flush();
+    bool started() const { return m_started; }
+    std::string path() const { return m_path; }
+
+    // --- fork (pthread_atfork) ---
+    void prepareFork();
+    void parentAfterFork();
+    void childAfterFork();
+
+private:
+    Session() = default;
+    struct NoGilBuffer {
+        std::atomic_flag lock = ATOMIC_FLAG_INIT;
+        EventBuffer events;
+        std::size_t count = 0;
+        std::string definitions;
+        PoissonSampler sampler;
+    };
+
+    void openCapture(const std::string& path);
+    void beginRecorders();
+    void handOffAll(bool closing);
+    void handOffNoGil();
+    void finishWriter();
+    void releaseCodeRefs();
+    void keepOnlyCurrentThread();
+    void stopInChild();
+    void sampleThreadNames();
+    void resetNoGilBuffer();
+    void lockNoGil();
+    void unlockNoGil() { m_noGil.lock.clear(std::memory_order_release); }
+    void onWriterFailure(const std::string& reason);
+    ThreadRecorder* createRecorder(PyThreadState* running);
+    std::string nameOfLocked(std::uint64_t ident) const;
+
+    static inline std::atomic<bool> s_recording{false};
+    static inline std::atomic<std::uint64_t> s_nextSeq{1};
+    static inline std::uint64_t s_sampleBytes = 0;
+
+    // Set at start, read by any thread; changed only by start/stop/fork under the GIL.
+    bool m_started = false;
+    bool m_followFork = false;
+    bool m_acceptingBatches = false;    // false once stop has handed over every recorder
+    bool m_forkLocked = false;          // prepareFork took the locks (only when tracing)
+    int m_captureFd = -1;               // owned by the writer; a fork child closes its copy
+    std::string m_basePath;  // the path given to start (a following child appends .<pid>)
+    std::string m_path;      // the file being written by this process
+    format::Header m_header;
+    std::unique_ptr<WriterThread> m_writer;
+    std::atomic<bool> m_warned{false};
+    std::atomic<std::uint32_t> m_nextThreadId{1};
+
+    // Guarded by m_registryMutex: the recorders of live threads, the names threading reported
+    // (thread ident -> name), and code references left by exited threads (released under the GIL).
+    std::mutex m_registryMutex;
+    std::vector<ThreadRecorder*> m_registry;
+    std::unordered_map<std::uint64_t, std::string> m_names;
+    std::vector<PyCodeObject*> m_orphanCodeRefs;
+
+    NoGilBuffer m_noGil;  // guarded by its spin lock
+    SampledAddresses m_sampled;
+};
+
+}  // namespace memhound::record

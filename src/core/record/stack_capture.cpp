@@ -1,0 +1,134 @@
+#include "core/record/compat.h"
+
+#include "core/record/stack_capture.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "core/format/records.h"
+#include "core/record/py_text.h"
+
+namespace memhound::record {
+namespace {
+
+// Ids are unique across all threads of a process; taken only when a table misses.
+std::atomic<std::uint32_t> g_nextCodeId{1};
+std::atomic<std::uint32_t> g_nextNodeId{1};
+
+std::string bytesOf(PyObject* bytes) {
+    if (bytes == nullptr || !PyBytes_Check(bytes)) return {};
+    return std::string(PyBytes_AS_STRING(bytes), static_cast<std::size_t>(PyBytes_GET_SIZE(bytes)));
+}
+
+}  // namespace
+
+common::StackId StackCapture::capture(PyThreadState* tstate, bool depthTracked, std::string& definitions) {
+    compat::Frame* top = compat::topFrame(tstate);
+    if (top == nullptr) {
+        m_entries.clear();
+        m_depth = m_valid = 0;
+        return common::StackId{0};
+    }
+    if (!(depthTracked && captureIncremental(top, definitions))) captureFull(top, definitions);
+    return m_entries.back().node;
+}
+
+bool StackCapture::captureIncremental(compat::Frame* top, std::string& definitions) {
+    const int valid = std::min<int>(m_valid, static_cast<int>(m_entries.size()));
+    const int fresh = m_depth - valid;
+    if (valid <= 0 || fresh < 0) return false;
+    m_scratch.clear();
+    compat::Frame* frame = top;
+    for (int i = 0; i < fresh; ++i) {
+        if (frame == nullptr) return false;
+        m_scratch.push_back(frame);
+        frame = compat::callerFrame(frame);
+    }
+    Entry& junction = m_entries[static_cast<std::size_t>(valid) - 1];
+    if (frame != junction.frame || compat::frameCode(frame) != junction.code) return false;
+    m_entries.resize(static_cast<std::size_t>(valid));
+    refreshOffset(junction, definitions);
+    pushScratchFrames(definitions);
+    m_valid = m_depth;
+    return true;
+}
+
+void StackCapture::captureFull(compat::Frame* top, std::string& definitions) {
+    m_scratch.clear();
+    for (compat::Frame* frame = top; frame != nullptr; frame = compat::callerFrame(frame)) m_scratch.push_back(frame);
+    // Keep the cached prefix whose (code, offset) path is unchanged: node ids depend only on it.
+    std::size_t kept = 0;
+    const std::size_t total = m_scratch.size();
+    while (kept < m_entries.size() && kept < total) {
+        compat::Frame* frame = m_scratch[total - 1 - kept];
+        Entry& entry = m_entries[kept];
+        if (compat::frameCode(frame) != entry.code || compat::instructionOffset(frame) != entry.offset) break;
+        entry.frame = frame;
+        ++kept;
+    }
+    m_entries.resize(kept);
+    m_scratch.resize(total - kept);
+    pushScratchFrames(definitions);
+    m_depth = m_valid = static_cast<int>(m_entries.size());
+}
+
+void StackCapture::pushScratchFrames(std::string& definitions) {
+    for (auto it = m_scratch.rbegin(); it != m_scratch.rend(); ++it) {
+        compat::Frame* frame = *it;
+        PyCodeObject* code = compat::frameCode(frame);
+        const common::CodeId codeId = internCode(code, definitions);
+        const int offset = compat::instructionOffset(frame);
+        const common::StackId node = internNode(parentOf(m_entries.size()), codeId, offset, definitions);
+        m_entries.push_back(Entry{frame, code, codeId, offset, node});
+    }
+}
+
+void StackCapture::refreshOffset(Entry& entry, std::string& definitions) {
+    const int offset = compat::instructionOffset(entry.frame);
+    if (offset == entry.offset) return;
+    entry.offset = offset;
+    const auto index = static_cast<std::size_t>(&entry - m_entries.data());
+    entry.node = internNode(parentOf(index), entry.codeId, offset, definitions);
+}
+
+common::StackId StackCapture::parentOf(std::size_t index) const {
+    return index == 0 ? common::StackId{0} : m_entries[index - 1].node;
+}
+
+common::StackId StackCapture::internNode(common::StackId parent, common::CodeId code, int offset,
+                                         std::string& definitions) {
+    const NodeKey key{parent.value, code.value, offset};
+    if (std::uint32_t id = m_nodes.find(key)) return common::StackId{id};
+    const common::StackId id{g_nextNodeId.fetch_add(1, std::memory_order_relaxed)};
+    m_nodes.insert(key, id.value);
+    format::encodeStackNode(definitions, format::StackNodeRecord{id, parent, code, offset});
+    return id;
+}
+
+common::CodeId StackCapture::internCode(PyCodeObject* code, std::string& definitions) {
+    const auto key = reinterpret_cast<std::uintptr_t>(code);
+    if (std::uint32_t id = m_codes.find(key)) return common::CodeId{id};
+    const common::CodeId id{g_nextCodeId.fetch_add(1, std::memory_order_relaxed)};
+    m_codes.insert(key, id.value);
+    // The table is keyed by address: holding a reference keeps the address from being reused.
+    Py_INCREF(code);
+    m_codeRefs.push_back(code);
+    format::encodeCode(definitions, format::CodeRecord{id, utf8Of(code->co_filename), utf8Of(code->co_qualname),
+                                                       code->co_firstlineno, bytesOf(code->co_linetable)});
+    return id;
+}
+
+void StackCapture::reset() {
+    m_entries.clear();
+    m_depth = m_valid = 0;
+    m_codes.clear();
+    m_nodes.clear();
+}
+
+std::vector<PyCodeObject*> StackCapture::takeCodeRefs() {
+    std::vector<PyCodeObject*> refs;
+    refs.swap(m_codeRefs);
+    return refs;
+}
+
+}  // namespace memhound::record

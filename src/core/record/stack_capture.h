@@ -1,0 +1,67 @@
+#pragma once
+// Per-thread capture of the current Python stack as a node of an interned prefix tree.
+// Include compat.h before this header.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/common/ids.h"
+#include "core/record/compat.h"
+#include "core/record/intern_table.h"
+
+namespace memhound::record {
+
+// Captures the calling thread's stack (GIL held) and interns it. New code objects and new
+// nodes are announced by appending CodeRecord/StackNodeRecord encodings to `definitions`.
+//
+// Consecutive captures reuse a cache of the last stack (root..top). A profile function keeps
+// m_depth (frames pushed minus popped) and m_valid (how many cached frames, from the root, are
+// known to be still on the stack; only the topmost of those may have moved on). A capture then
+// reads only the frames above m_valid plus the junction frame, and checks the junction's frame
+// pointer and code; any mismatch (counting drift, frames from before tracing, another profiler)
+// falls back to a full walk, so the result never depends on the counting being right.
+class StackCapture {
+public:
+    common::StackId capture(PyThreadState* tstate, bool depthTracked, std::string& definitions);
+
+    void onCall() { ++m_depth; }
+    void onReturn() {
+        --m_depth;
+        if (m_depth < m_valid) m_valid = m_depth;
+    }
+
+    // Forgets every id so that the next captures re-announce their definitions (new capture file).
+    void reset();
+    // Strong references to the code objects this thread announced; released under the GIL.
+    std::vector<PyCodeObject*> takeCodeRefs();
+
+private:
+    struct Entry {
+        compat::Frame* frame;
+        PyCodeObject* code;
+        common::CodeId codeId;
+        int offset;
+        common::StackId node;
+    };
+
+    bool captureIncremental(compat::Frame* top, std::string& definitions);
+    void captureFull(compat::Frame* top, std::string& definitions);
+    // Pushes cache entries for m_scratch (root-most first) on top of the current entries.
+    void pushScratchFrames(std::string& definitions);
+    void refreshOffset(Entry& entry, std::string& definitions);
+    common::StackId parentOf(std::size_t index) const;
+    common::StackId internNode(common::StackId parent, common::CodeId code, int offset, std::string& definitions);
+    common::CodeId internCode(PyCodeObject* code, std::string& definitions);
+
+    std::vector<Entry> m_entries;         // the last captured stack, root first
+    std::vector<compat::Frame*> m_scratch;  // frames read by the current capture, top first
+    int m_depth = 0;
+    int m_valid = 0;
+    // Per-thread interning: code object address -> CodeId, and (parent, code, offset) -> StackId.
+    // Touched only by the owning thread while it holds the GIL (and by reset() under the GIL).
+    InternTable<std::uintptr_t, PointerHash> m_codes;
+    InternTable<NodeKey, NodeKeyHash> m_nodes;
+    std::vector<PyCodeObject*> m_codeRefs;
+};
+
+}  // namespace memhound::record

@@ -1,0 +1,27 @@
+#pragma once
+// The recorder's entry points for the bindings (no Python.h here). Every function is called
+// with the GIL held; misuse and I/O errors at start throw common::Error.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memhound::record {
+
+struct TraceOptions {
+    std::string path;
+    std::uint64_t sampleBytes = 0;  // 0 = full mode (every allocation)
+    bool followFork = false;        // a forked child writes its own capture at path.<pid>
+    std::vector<std::string> argv;  // stored in the header
+};
+
+void startTracing(const TraceOptions& options);
+void stopTracing();
+// Returns when every event recorded so far is in the file.
+void flushTracing();
+bool isTracing();
+std::optional<std::string> tracingPath();
+// The sequence number the next event will get.
+std::uint64_t currentSeq();
+
+}  // namespace memhound::record

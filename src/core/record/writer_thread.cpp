@@ -1,0 +1,117 @@
+#include "core/record/writer_thread.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <span>
+
+namespace memhound::record {
+namespace {
+
+constexpr auto kSampleInterval = std::chrono::milliseconds(20);
+constexpr std::size_t kMaxSpareBuffers = 16;
+
+std::uint64_t residentBytes(int statmFd) {
+    char text[128];
+    const ssize_t n = statmFd < 0 ? -1 : pread(statmFd, text, sizeof text - 1, 0);
+    if (n <= 0) return 0;
+    text[n] = '\0';
+    char* end = nullptr;
+    std::strtoull(text, &end, 10);  // total program size; the resident set comes second
+    const std::uint64_t pages = std::strtoull(end, nullptr, 10);
+    return pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+std::int64_t wallClockNs() {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+WriterThread::WriterThread(std::unique_ptr<format::CaptureWriter> writer, const std::atomic<std::uint64_t>& nextSeq,
+                           std::function<void(const std::string&)> onFailure)
+    : m_writer(std::move(writer)), m_nextSeq(nextSeq), m_onFailure(std::move(onFailure)) {
+    m_statmFd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    m_thread = std::thread([this] { run(); });
+}
+
+WriterThread::~WriterThread() {
+    if (m_thread.joinable()) finish(m_nextSeq.load());
+    if (m_statmFd >= 0) close(m_statmFd);
+}
+
+EventBuffer WriterThread::exchange(Batch&& batch) {
+    EventBuffer fresh;
+    {
+        std::lock_guard lock(m_mutex);
+        m_queue.push_back(std::move(batch));
+        ++m_queued;
+        if (!m_spare.empty()) {
+            fresh = std::move(m_spare.back());
+            m_spare.pop_back();
+        }
+    }
+    m_wake.notify_one();
+    return fresh ? std::move(fresh) : newBuffer();
+}
+
+void WriterThread::drain() {
+    std::unique_lock lock(m_mutex);
+    const std::uint64_t target = m_queued;
+    m_wake.notify_one();
+    m_progress.wait(lock, [&] { return m_written >= target || !m_thread.joinable(); });
+}
+
+void WriterThread::finish(std::uint64_t lastSeq) {
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_one();
+    if (m_thread.joinable()) m_thread.join();
+    sampleIfDue(true);
+    m_writer->finish(format::Trailer{lastSeq, wallClockNs()});
+    if (m_writer->failed() && !m_failed.exchange(true)) m_onFailure(m_writer->error());
+}
+
+void WriterThread::run() {
+    while (true) {
+        std::deque<Batch> work;
+        bool stopping = false;
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait_for(lock, kSampleInterval, [&] { return !m_queue.empty() || m_stopping; });
+            work.swap(m_queue);
+            stopping = m_stopping;
+        }
+        writeBatches(work);
+        sampleIfDue(false);
+        if (stopping) return;
+    }
+}
+
+void WriterThread::writeBatches(std::deque<Batch>& work) {
+    for (Batch& batch : work) {
+        if (!m_failed.load(std::memory_order_relaxed)) {
+            m_writer->writeBatch(batch.thread, std::span(batch.events.get(), batch.count), batch.definitions);
+            if (m_writer->failed() && !m_failed.exchange(true)) m_onFailure(m_writer->error());
+        }
+    }
+    std::lock_guard lock(m_mutex);
+    for (Batch& batch : work)
+        if (batch.events && m_spare.size() < kMaxSpareBuffers) m_spare.push_back(std::move(batch.events));
+    m_written += work.size();
+    m_progress.notify_all();
+}
+
+void WriterThread::sampleIfDue(bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (m_failed.load(std::memory_order_relaxed) || (!force && now - m_lastSample < kSampleInterval)) return;
+    m_lastSample = now;
+    m_writer->writeSample(format::Sample{wallClockNs(), m_nextSeq.load(std::memory_order_relaxed), residentBytes(m_statmFd)});
+}
+
+}  // namespace memhound::record
