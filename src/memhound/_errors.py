@@ -13,3 +13,11 @@ class UsageError(MemhoundError):
 
 class CaptureError(MemhoundError):
     """A capture or snapshot file that cannot be read: corrupt, truncated or of another version."""
+
+
+class LeakError(MemhoundError, AssertionError):
+    """A leak check found leaks; `.report` is the LeakReport (raised by assert_no_leaks)."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report

@@ -1,0 +1,40 @@
+"""Leak hunting: repeat a unit of work, find what grows, where it was allocated, what holds it
+and what kind of leak it is. Public entry points: check_leaks and assert_no_leaks (exported by
+memhound), `memhound leaks` (cli/leaks.py) and the pytest plugin (pytest_plugin.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from memhound._errors import LeakError
+from memhound._leaks._detect import (
+    DEFAULT_ITERATIONS,
+    DEFAULT_MIN_BYTES,
+    DEFAULT_WARMUP,
+    check_leaks,
+)
+from memhound._leaks._model import CyclicGarbage, Frame, Leak, LeakReport, PathEdge
+
+__all__ = [
+    "CyclicGarbage",
+    "Frame",
+    "Leak",
+    "LeakReport",
+    "PathEdge",
+    "assert_no_leaks",
+    "check_leaks",
+]
+
+
+def assert_no_leaks(
+    fn: Callable[..., Any],
+    iterations: int = DEFAULT_ITERATIONS,
+    warmup: int = DEFAULT_WARMUP,
+    min_bytes: float = DEFAULT_MIN_BYTES,
+) -> LeakReport:
+    """check_leaks, raising LeakError (an AssertionError) with the report when anything leaks."""
+    report = check_leaks(fn, iterations=iterations, warmup=warmup, min_bytes=min_bytes)
+    if report.leaked:
+        raise LeakError(str(report), report)
+    return report

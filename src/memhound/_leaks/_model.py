@@ -1,0 +1,159 @@
+"""The leak report: plain data that the detector fills and the renderers read.
+
+`LeakReport.to_json()` is the stable JSON schema documented in docs/leaks-json.md; every field
+name used there is spelled once, here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Leak kinds, most specific first. A finding lists every kind that applies, in this order:
+# the kinds that name the mechanism to fix (an open resource, a pending task, a closure...)
+# come before the kinds that only name where the retention is anchored (a class, a module).
+KIND_ORDER: tuple[str, ...] = (
+    "cycle",
+    "resource",
+    "task",
+    "native",
+    "traceback",
+    "thread_local",
+    "closure",
+    "default_argument",
+    "listener",
+    "cache",
+    "class_attribute",
+    "global",
+)
+
+
+def order_kinds(kinds: set[str] | list[str]) -> list[str]:
+    """The kinds of the vocabulary in `kinds`, most specific first; unknown names are refused."""
+    unknown = set(kinds) - set(KIND_ORDER)
+    if unknown:
+        raise ValueError(f"unknown leak kind(s): {sorted(unknown)}")
+    return [kind for kind in KIND_ORDER if kind in kinds]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of an allocation stack."""
+
+    file: str
+    line: int
+    function: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "function": self.function}
+
+    def __str__(self) -> str:
+        return f"{self.function} ({self.file}:{self.line})"
+
+
+@dataclass(frozen=True)
+class PathEdge:
+    """One step of a retention path: the kind of edge followed and the type of the object reached."""
+
+    edge: str
+    type: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"edge": self.edge, "type": self.type}
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One distinct leak: objects (or raw bytes, or OS resources) that grow every iteration."""
+
+    kinds: list[str]
+    type: str
+    count_per_iteration: float
+    bytes_per_iteration: float
+    allocated_at: list[Frame]
+    retained_by: str | None = None
+    path: list[PathEdge] = field(default_factory=list)
+    resource: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kinds": list(self.kinds),
+            "type": self.type,
+            "count_per_iteration": round(self.count_per_iteration, 3),
+            "bytes_per_iteration": round(self.bytes_per_iteration, 1),
+            "allocated_at": [frame.to_json() for frame in self.allocated_at],
+            "retained_by": self.retained_by,
+            "path": [edge.to_json() for edge in self.path],
+            "resource": self.resource,
+        }
+
+
+@dataclass(frozen=True)
+class CyclicGarbage:
+    """Objects from one allocation site that the cyclic collector reclaimed: not a leak, a cost."""
+
+    type: str
+    objects_per_iteration: float
+    bytes_per_iteration: float
+    allocated_at: list[Frame]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "objects_per_iteration": round(self.objects_per_iteration, 3),
+            "bytes_per_iteration": round(self.bytes_per_iteration, 1),
+            "allocated_at": [frame.to_json() for frame in self.allocated_at],
+        }
+
+
+@dataclass(frozen=True)
+class ResourceCounts:
+    """Open resources by type (and open file descriptors as "fd") before and after the iterations."""
+
+    before: dict[str, int]
+    after: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "before": dict(sorted(self.before.items())),
+            "after": dict(sorted(self.after.items())),
+        }
+
+    def grown(self) -> dict[str, int]:
+        """Types whose open count went up, with by how much."""
+        names = set(self.before) | set(self.after)
+        deltas = {name: self.after.get(name, 0) - self.before.get(name, 0) for name in names}
+        return {name: delta for name, delta in sorted(deltas.items()) if delta > 0}
+
+
+@dataclass(frozen=True)
+class LeakReport:
+    """The verdict of one leak check."""
+
+    target: str
+    iterations: int
+    warmup: int
+    duration_s: float
+    leaks: list[Leak]
+    cyclic_garbage: list[CyclicGarbage]
+    resources: ResourceCounts
+
+    @property
+    def leaked(self) -> bool:
+        return bool(self.leaks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "iterations": self.iterations,
+            "warmup": self.warmup,
+            "duration_s": round(self.duration_s, 3),
+            "leaks": [leak.to_json() for leak in self.leaks],
+            "cyclic_garbage": [entry.to_json() for entry in self.cyclic_garbage],
+            "resources": self.resources.to_json(),
+        }
+
+    def __str__(self) -> str:
+        from memhound._leaks._render import render_text
+
+        return render_text(self)

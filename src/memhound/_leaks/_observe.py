@@ -1,0 +1,91 @@
+"""The measured run: warm-up, then the iterations under the tracer with a checkpoint after each.
+
+Choices, and why:
+- Warm-up calls run untraced: first calls fill caches (imports, interned names, memo tables)
+  that are not leaks, and tracing them would only cost time.
+- A checkpoint is the tracer's sequence number after an iteration; the capture then gives the
+  live allocations of every site at every checkpoint (Capture.site_growth).
+- When the program runs with the cyclic collector enabled, automatic collections are paused
+  during each iteration and a full collection runs at each checkpoint instead. Every iteration's
+  cyclic garbage is then freed before its checkpoint (it never looks like growth), and what the
+  collector reclaimed is counted per iteration. One extra probe iteration collects with
+  gc.DEBUG_SAVEALL, which hands the garbage over instead of freeing it: its types and allocation
+  sites are what the report lists as cyclic garbage.
+- When the program disabled the collector, nothing is collected: garbage kept by reference
+  cycles then stays and grows like any leak, and the heap snapshot shows it as unreachable.
+- The fd count is read at each checkpoint (one listdir of /proc/self/fd).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from memhound import _core
+from memhound._errors import MemhoundError
+from memhound._leaks._resources import count_fds
+
+
+@dataclass
+class Observation:
+    """What the measured run recorded; `garbage` keeps the probe's cyclic garbage alive."""
+
+    gc_enabled: bool
+    checkpoints: list[int] = field(default_factory=list)
+    fd_counts: list[int] = field(default_factory=list)
+    collected: list[int] = field(default_factory=list)
+    garbage: list[object] = field(default_factory=list)
+
+    def release_garbage(self) -> None:
+        self.garbage.clear()
+
+
+def warm_up(unit: Callable[[int], None], warmup: int) -> None:
+    for iteration in range(warmup):
+        unit(iteration)
+
+
+def observe(unit: Callable[[int], None], first: int, iterations: int, path: str) -> Observation:
+    """Runs iterations first .. first+iterations-1 traced to `path`, plus the garbage probe."""
+    if _core.is_tracing():
+        raise MemhoundError("a leak check cannot run while memhound is already tracing")
+    observation = Observation(gc_enabled=gc.isenabled())
+    if observation.gc_enabled:
+        gc.collect()
+        gc.disable()
+    _core.start_tracing(path)
+    try:
+        _checkpoint(observation)
+        for iteration in range(first, first + iterations):
+            unit(iteration)
+            observation.collected.append(gc.collect() if observation.gc_enabled else 0)
+            _checkpoint(observation)
+        if observation.gc_enabled:
+            unit(first + iterations)
+            observation.garbage = _collect_saving_garbage()
+        _core.flush_tracing()
+    finally:
+        _core.stop_tracing()
+        if observation.gc_enabled:
+            gc.enable()
+    return observation
+
+
+def _checkpoint(observation: Observation) -> None:
+    observation.fd_counts.append(count_fds())
+    observation.checkpoints.append(_core.current_seq())
+
+
+def _collect_saving_garbage() -> list[object]:
+    """A full collection whose unreachable objects are handed over instead of freed."""
+    flags = gc.get_debug()
+    already = len(gc.garbage)
+    gc.set_debug(flags | gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+    finally:
+        gc.set_debug(flags)
+    saved = gc.garbage[already:]
+    del gc.garbage[already:]
+    return saved
