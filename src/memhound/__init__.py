@@ -9,10 +9,16 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from memhound._errors import CaptureError, MemhoundError, UsageError
+from memhound._errors import LeakError
+from memhound._leaks import LeakReport, assert_no_leaks, check_leaks
 
 __all__ = [
     "__version__",
     "CaptureError",
     "MemhoundError",
     "UsageError",
+    "LeakError",
+    "LeakReport",
+    "assert_no_leaks",
+    "check_leaks",
 ]
