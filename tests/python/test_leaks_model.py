@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from memhound._errors import UsageError
 from memhound._leaks._model import (
     CyclicGarbage,
     Frame,
@@ -97,3 +100,15 @@ def test_human_bytes():
     assert human_bytes(1536) == "1.5 KiB"
     assert human_bytes(3 * 1024**2) == "3.0 MiB"
     assert human_bytes(5 * 1024**3) == "5.0 GiB"
+
+
+def test_sizes_parse_like_memory_is_counted():
+    from memhound._leaks._limits import parse_size
+
+    assert parse_size("24 MB") == 24 * 1024**2
+    assert parse_size("512KB") == 512 * 1024
+    assert parse_size("1.5 GiB") == int(1.5 * 1024**3)
+    assert parse_size(1000) == 1000
+    assert parse_size("100") == 100
+    with pytest.raises(UsageError):
+        parse_size("lots")

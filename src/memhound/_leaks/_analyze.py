@@ -20,7 +20,7 @@ from memhound._leaks._fdprobe import PACKAGE_DIR
 from memhound._leaks._group import SiteEvidence, SiteGroup, group_sites
 from memhound._leaks._growth import Growth, window_for
 from memhound._leaks._kinds import TASK_TYPES, Retention, Step, classify, short_type
-from memhound._leaks._model import CyclicGarbage, Frame, Leak, PathEdge, order_kinds
+from memhound._leaks._model import KIND_ORDER, CyclicGarbage, Frame, Leak, PathEdge, order_kinds
 from memhound._leaks._resources import Census, OpenResource, type_name
 
 # CPython 3.11 _PyType_PreHeaderSize: the GC header, then two pointers for a managed dict.
@@ -133,15 +133,15 @@ class Analysis:
         resource = self.census.by_object.get(id(obj)) if obj is not None else None
         return Evidence(site, node, rendered, resource)
 
-    def cycle_text(self, evidence: list[Evidence]) -> tuple[str, list[PathEdge]] | None:
-        """The first reference cycle through one of the evidence's objects, rendered."""
+    def find_cycle(self, evidence: list[Evidence]) -> tuple[Evidence, str, list[PathEdge]] | None:
+        """A reference cycle through one of the garbage objects: the object, rendered, edges."""
         for item in evidence:
             if item.node is None or not item.site.unreachable:
                 continue
             steps = self.snapshot.cycle_of(item.node)
             if steps:
-                owner = item.site.type_name or "?"
-                return render_cycle(owner, steps), [_edge(step) for step in steps]
+                text = render_cycle(item.site.type_name or "?", steps)
+                return item, f"reference cycle {text}", [_edge(step) for step in steps]
         return None
 
 
@@ -179,34 +179,56 @@ def leaks_from(analysis: Analysis, growth: list[Growth], iterations: int) -> lis
     return [_leak(analysis, group, [by_stack[s.stack] for s in group.sites]) for group in groups]
 
 
+def site_kinds(item: Evidence) -> set[str]:
+    """The kinds one site shows: its path, whether it is garbage, an open resource, a task."""
+    site = item.site
+    kinds = classify(site.retention) if site.retention else set()
+    if site.unreachable:
+        kinds.add("cycle")
+    if item.resource is not None:
+        kinds.add("task" if short_type(item.resource.type_name) in TASK_TYPES else "resource")
+    if site.type_name and short_type(site.type_name) in TASK_TYPES:
+        kinds.add("task")
+    return kinds
+
+
+def shown_site(items: list[tuple[Evidence, set[str]]]) -> Evidence:
+    """The site a leak is shown by: an object whose kinds are the most specific, then the
+    shortest path (the entry rather than what hangs below it), then the most bytes."""
+    objects = [pair for pair in items if pair[0].site.is_object] or items
+
+    def rank(pair: tuple[Evidence, set[str]]) -> tuple[int, int, float]:
+        item, kinds = pair
+        specific = min((KIND_ORDER.index(kind) for kind in kinds), default=len(KIND_ORDER))
+        depth = len(item.site.retention.steps) if item.site.retention else 0
+        return (specific, depth, -item.site.bytes_per_iteration)
+
+    return min(objects, key=rank)[0]
+
+
 def _leak(analysis: Analysis, group: SiteGroup, evidence: list[Evidence]) -> Leak:
-    primary = group.primary
-    primary_evidence = next(item for item in evidence if item.site is primary)
-    kinds = classify(primary.retention) if primary.retention else set()
-    retained_by = primary_evidence.rendered_path
+    items = [(item, site_kinds(item)) for item in evidence]
+    kinds = set().union(*(pair[1] for pair in items))
+    shown = shown_site(items)
+    retained_by = shown.rendered_path
     path = (
-        [PathEdge(s.edge_kind, s.type_name) for s in primary.retention.steps]
-        if primary.retention
+        [PathEdge(s.edge_kind, s.type_name) for s in shown.site.retention.steps]
+        if shown.site.retention
         else []
     )
-    if any(item.site.unreachable for item in evidence):
-        kinds.add("cycle")
-        cycle = analysis.cycle_text(evidence)
+    if "cycle" in kinds:
+        cycle = analysis.find_cycle(evidence)
         if cycle is not None:
-            retained_by, path = f"reference cycle {cycle[0]}", cycle[1]
-    resource = next((item.resource for item in evidence if item.resource), None)
-    if resource is not None:
-        kinds.add("task" if short_type(resource.type_name) in TASK_TYPES else "resource")
-    if primary.type_name and short_type(primary.type_name) in TASK_TYPES:
-        kinds.add("task")
+            shown, retained_by, path = cycle
     if group.is_native or not kinds:
         kinds.add("native")
+    resource = shown.resource or next((i.resource for i in evidence if i.resource), None)
     return Leak(
         kinds=order_kinds(kinds),
-        type=primary.type_name or "native memory",
+        type=shown.site.type_name or "native memory",
         count_per_iteration=group.count_per_iteration,
         bytes_per_iteration=group.bytes_per_iteration,
-        allocated_at=list(primary.frames),
+        allocated_at=list(shown.site.frames),
         retained_by=retained_by,
         path=path,
         resource=resource.description if resource else None,

@@ -42,15 +42,10 @@ class SiteEvidence:
 
 @dataclass
 class SiteGroup:
-    """Sites leaking together; `primary` is the one whose objects hold the others."""
+    """Sites leaking together."""
 
     key: tuple[object, ...]
     sites: list[SiteEvidence]
-
-    @property
-    def primary(self) -> SiteEvidence:
-        objects = [site for site in self.sites if site.is_object] or self.sites
-        return min(objects, key=_primary_rank)
 
     @property
     def count_per_iteration(self) -> float:
@@ -63,11 +58,6 @@ class SiteGroup:
     @property
     def is_native(self) -> bool:
         return not any(site.is_object for site in self.sites)
-
-
-def _primary_rank(site: SiteEvidence) -> tuple[int, float]:
-    depth = len(site.retention.steps) if site.retention else 0
-    return (depth, -site.bytes_per_iteration)
 
 
 def anchor_key(retention: Retention) -> tuple[object, ...]:
