@@ -22,27 +22,15 @@
 //     1 Code:      varint id, string filename, string name, svarint firstLine, string lineTable
 //     2 StackNode: varint id (> 0), varint parent (0 = none), varint code, svarint instrOffset
 //     3 Thread:    varint id, varint nativeId, string name
-//   varint event count N, then 7 columns, each a varint byte length followed by its bytes:
-//     flags:       N bytes: bit 0 kind (0 alloc, 1 free), bits 1-3 allocator, bits 4-7 address & 15
-//     seq:         varint first seq, then svarint (seq - previous seq - 1) per further event
-//     address:     svarint ((address >> 4) - (previous address >> 4)) per event; previous starts at 0
-//     alloc size:  varint size, per alloc
-//     alloc stack: svarint (stack - previous alloc's stack), per alloc; previous starts at 0
-//     free size:   varint size, per free
-//     free stack:  svarint (stack - previous free's stack), per free; previous starts at 0
+//   the events, column-wise: see event_columns.cpp.
 //   Definitions may come in a later frame than the events that use them (another thread's buffer
 //   can be flushed after this one): references are checked once the whole file is read.
-//   Columns put alike values side by side, so zstd finds the repeats (same stacks and sizes,
-//   small pool-local address deltas, seq steps of 1): about 1.5 bytes per alloc+free.
 #include "core/format/encoding.h"
 
-#include <zstd.h>
-
-#include <limits>
-
-#include "core/common/error.h"
 #include "core/common/hash.h"
 #include "core/common/varint.h"
+#include "core/format/decoder.h"
+#include "core/format/event_columns.h"
 
 namespace memhound::format {
 namespace {
@@ -129,87 +117,11 @@ bool parseFrameHeader(std::string_view bytes, FrameHeader& header) {
     return header.payloadSize <= kMaxFramePayload;
 }
 
-namespace {
-
-// A column being written: raw space for the worst case, trimmed when done.
-class ColumnWriter {
-public:
-    explicit ColumnWriter(std::size_t maxValues) : m_bytes(maxValues * 10, '\0') {
-        m_pos = reinterpret_cast<std::uint8_t*>(m_bytes.data());
-    }
-    void put(std::uint64_t value) { m_pos = common::putVarint(m_pos, value); }
-    void putSigned(std::int64_t value) { put(common::zigzagEncode(value)); }
-    void appendTo(std::string& out) {
-        std::size_t used = static_cast<std::size_t>(m_pos - reinterpret_cast<std::uint8_t*>(m_bytes.data()));
-        common::appendVarint(out, used);
-        out.append(m_bytes.data(), used);
-    }
-
-private:
-    std::string m_bytes;
-    std::uint8_t* m_pos;
-};
-
-std::uint8_t eventFlags(const RawEvent& event) {
-    return static_cast<std::uint8_t>(static_cast<unsigned>(event.kind) |
-                                     (static_cast<unsigned>(event.allocator) << 1) |
-                                     ((event.address & 15) << 4));
-}
-
-void appendFlagsColumn(std::string& out, std::span<const RawEvent> events) {
-    common::appendVarint(out, events.size());
-    common::appendVarint(out, events.size());  // the column's byte length, like the other columns
-    for (const RawEvent& event : events) out.push_back(static_cast<char>(eventFlags(event)));
-}
-
-void appendSeqColumn(std::string& out, std::span<const RawEvent> events) {
-    ColumnWriter column(events.size());
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        if (i == 0) {
-            column.put(events[0].seq);
-        } else {
-            column.putSigned(static_cast<std::int64_t>(events[i].seq - events[i - 1].seq - 1));
-        }
-    }
-    column.appendTo(out);
-}
-
-void appendAddressColumn(std::string& out, std::span<const RawEvent> events) {
-    ColumnWriter column(events.size());
-    std::uint64_t previous = 0;
-    for (const RawEvent& event : events) {
-        column.putSigned(static_cast<std::int64_t>((event.address >> 4) - previous));
-        previous = event.address >> 4;
-    }
-    column.appendTo(out);
-}
-
-// The size and stack columns of the events of one kind.
-void appendSizeAndStackColumns(std::string& out, std::span<const RawEvent> events, EventKind kind) {
-    ColumnWriter sizes(events.size());
-    ColumnWriter stacks(events.size());
-    std::uint32_t previousStack = 0;
-    for (const RawEvent& event : events) {
-        if (event.kind != kind) continue;
-        sizes.put(event.size);
-        stacks.putSigned(static_cast<std::int64_t>(event.stack) - previousStack);
-        previousStack = event.stack;
-    }
-    sizes.appendTo(out);
-    stacks.appendTo(out);
-}
-
-}  // namespace
-
-void encodeBatch(std::string& out, common::ThreadId thread, std::span<const RawEvent> events,
-                 std::string_view definitions) {
+void encodeBatch(std::string& out, EventColumnEncoder& columns, common::ThreadId thread,
+                 std::span<const RawEvent> events, std::string_view definitions) {
     common::appendVarint(out, thread.value);
     appendString(out, definitions);
-    appendFlagsColumn(out, events);
-    appendSeqColumn(out, events);
-    appendAddressColumn(out, events);
-    appendSizeAndStackColumns(out, events, EventKind::Alloc);
-    appendSizeAndStackColumns(out, events, EventKind::Free);
+    columns.encode(out, events);
 }
 
 void encodeSample(std::string& out, const Sample& sample) {
@@ -224,50 +136,6 @@ void encodeTrailer(std::string& out, const Trailer& trailer) {
 }
 
 namespace {
-
-// A cursor whose failures throw FormatError naming a fixed offset (the frame's).
-class Decoder {
-public:
-    Decoder(std::string_view bytes, std::size_t offset, const char* what)
-        : m_cursor(bytes), m_offset(offset), m_what(what) {}
-
-    std::uint64_t varint() { return check(m_cursor.varint()); }
-    std::int64_t svarint() { return common::zigzagDecode(varint()); }
-    std::uint8_t byte() { return static_cast<std::uint8_t>(check(m_cursor.byte())); }
-    std::string_view string() {
-        std::uint64_t size = varint();
-        if (size > m_cursor.remaining()) fail("string longer than its record");
-        return m_cursor.bytes(size);
-    }
-    std::uint32_t id(const char* kind) {
-        std::uint64_t value = varint();
-        if (value > std::numeric_limits<std::uint32_t>::max()) fail(std::string(kind) + " id out of range");
-        return static_cast<std::uint32_t>(value);
-    }
-    std::int32_t int32(const char* field) {
-        std::int64_t value = svarint();
-        if (value < std::numeric_limits<std::int32_t>::min() ||
-            value > std::numeric_limits<std::int32_t>::max())
-            fail(std::string(field) + " out of range");
-        return static_cast<std::int32_t>(value);
-    }
-    bool atEnd() const { return m_cursor.atEnd(); }
-    void expectEnd() {
-        if (!m_cursor.atEnd()) fail("unexpected bytes after the last field");
-    }
-    [[noreturn]] void fail(const std::string& problem) const {
-        throw common::FormatError(std::string("corrupt ") + m_what + ": " + problem, m_offset);
-    }
-
-private:
-    std::uint64_t check(std::uint64_t value) {
-        if (!m_cursor.ok()) fail("bad varint or record cut short");
-        return value;
-    }
-    common::ByteCursor m_cursor;
-    std::size_t m_offset;
-    const char* m_what;
-};
 
 void decodeDefinition(Decoder& in, Capture& capture) {
     auto tag = static_cast<DefinitionTag>(in.byte());
@@ -306,61 +174,13 @@ void decodeDefinitions(std::string_view bytes, std::size_t frameOffset, Capture&
     while (!in.atEnd()) decodeDefinition(in, capture);
 }
 
-// Splits the 7 event columns out of the batch body.
-struct Columns {
-    std::string_view flags, seq, address, allocSize, allocStack, freeSize, freeStack;
-};
-
-Columns splitColumns(Decoder& in) {
-    std::uint64_t count = in.varint();
-    Columns columns;
-    columns.flags = in.string();
-    if (columns.flags.size() != count) in.fail("event count does not match the flags column");
-    for (std::string_view* column : {&columns.seq, &columns.address, &columns.allocSize, &columns.allocStack,
-                                     &columns.freeSize, &columns.freeStack})
-        *column = in.string();
-    in.expectEnd();
-    return columns;
-}
-
-void decodeEvents(const Columns& columns, common::ThreadId thread, std::size_t frameOffset,
-                  std::vector<Event>& events) {
-    Decoder seqs(columns.seq, frameOffset, "seq column");
-    Decoder addresses(columns.address, frameOffset, "address column");
-    Decoder sizes[2] = {{columns.allocSize, frameOffset, "alloc size column"},
-                        {columns.freeSize, frameOffset, "free size column"}};
-    Decoder stacks[2] = {{columns.allocStack, frameOffset, "alloc stack column"},
-                         {columns.freeStack, frameOffset, "free stack column"}};
-    std::int64_t previousStack[2] = {0, 0};
-    std::uint64_t seq = 0, addressHigh = 0;
-    for (std::size_t i = 0; i < columns.flags.size(); ++i) {
-        auto flags = static_cast<std::uint8_t>(columns.flags[i]);
-        unsigned kind = flags & 1, allocator = (flags >> 1) & 7;
-        if (allocator > static_cast<unsigned>(common::Allocator::Mmap))
-            seqs.fail("unknown allocator " + std::to_string(allocator));
-        seq = i == 0 ? seqs.varint() : seq + 1 + static_cast<std::uint64_t>(seqs.svarint());
-        addressHigh += static_cast<std::uint64_t>(addresses.svarint());
-        std::int64_t stack = previousStack[kind] + stacks[kind].svarint();
-        if (stack < 0 || stack > std::numeric_limits<std::uint32_t>::max())
-            stacks[kind].fail("stack id out of range");
-        previousStack[kind] = stack;
-        events.push_back(Event{seq, (addressHigh << 4) | (flags >> 4), sizes[kind].varint(),
-                               common::StackId(static_cast<std::uint32_t>(stack)), thread,
-                               static_cast<EventKind>(kind), static_cast<common::Allocator>(allocator)});
-    }
-    for (Decoder* column : {&seqs, &addresses, &sizes[0], &sizes[1], &stacks[0], &stacks[1]})
-        column->expectEnd();
-}
-
 }  // namespace
 
 void decodeBatch(std::string_view payload, std::size_t frameOffset, Capture& capture) {
     Decoder in(payload, frameOffset, "batch");
     common::ThreadId thread(in.id("thread"));
     decodeDefinitions(in.string(), frameOffset, capture);
-    Columns columns = splitColumns(in);
-    capture.events.reserve(capture.events.size() + columns.flags.size());
-    decodeEvents(columns, thread, frameOffset, capture.events);
+    decodeEventColumns(in, thread, capture.events);
 }
 
 Sample decodeSample(std::string_view payload, std::size_t frameOffset) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/format/event_columns.h"
 #include "core/format/reader.h"
 #include "core/format/records.h"
 
@@ -44,8 +45,8 @@ void appendFrame(std::string& out, FrameType type, std::string_view payload);
 bool parseFrameHeader(std::string_view bytes, FrameHeader& header);
 
 // Uncompressed payload of a batch frame: thread, definitions, then the events column-wise.
-void encodeBatch(std::string& out, common::ThreadId thread, std::span<const RawEvent> events,
-                 std::string_view definitions);
+void encodeBatch(std::string& out, EventColumnEncoder& columns, common::ThreadId thread,
+                 std::span<const RawEvent> events, std::string_view definitions);
 void encodeSample(std::string& out, const Sample& sample);
 void encodeTrailer(std::string& out, const Trailer& trailer);
 

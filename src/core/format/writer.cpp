@@ -42,7 +42,7 @@ void CaptureWriter::writeBatch(common::ThreadId thread, std::span<const RawEvent
     if (m_failed || (events.empty() && definitions.empty())) return;
     try {
         m_body.clear();
-        detail::encodeBatch(m_body, thread, events, definitions);
+        detail::encodeBatch(m_body, m_columns, thread, events, definitions);
         m_compressed.resize(ZSTD_compressBound(m_body.size()));
         std::size_t size =
             ZSTD_compress2(m_zstd, m_compressed.data(), m_compressed.size(), m_body.data(), m_body.size());

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/common/ids.h"
+#include "core/format/event_columns.h"
 #include "core/format/records.h"
 
 struct ZSTD_CCtx_s;
@@ -37,6 +38,7 @@ private:
 
     int m_fd;
     ZSTD_CCtx_s* m_zstd = nullptr;
+    detail::EventColumnEncoder m_columns;
     std::string m_body;        // reused: uncompressed batch body
     std::string m_compressed;  // reused: zstd output
     std::string m_frame;       // reused: frame header + payload

@@ -1,0 +1,78 @@
+#pragma once
+// An open-addressing hash map from 64-bit keys to values, with linear probing and no erase:
+// the lookups the batch codec and the analysis do per event, without std::unordered_map's
+// node allocations. The key kEmptyKey cannot be stored.
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "core/common/hash.h"
+
+namespace memhound::format {
+
+template <typename Value>
+class FlatMap {
+public:
+    static constexpr std::uint64_t kEmptyKey = ~std::uint64_t{0};
+
+    explicit FlatMap(std::size_t expected = 16) { rehash(capacityFor(expected)); }
+
+    // The value of key, inserted as Value{} when absent. Returns nullptr for kEmptyKey.
+    Value* findOrInsert(std::uint64_t key) {
+        if (key == kEmptyKey) return nullptr;
+        if ((m_size + 1) * 4 > m_slots.size() * 3) rehash(m_slots.size() * 2);
+        std::size_t at = slotOf(key);
+        if (m_slots[at].first == kEmptyKey) {
+            m_slots[at] = {key, Value{}};
+            ++m_size;
+        }
+        return &m_slots[at].second;
+    }
+
+    Value* find(std::uint64_t key) {
+        if (key == kEmptyKey) return nullptr;
+        std::size_t at = slotOf(key);
+        return m_slots[at].first == key ? &m_slots[at].second : nullptr;
+    }
+
+    void clear() {
+        for (auto& slot : m_slots) slot.first = kEmptyKey;
+        m_size = 0;
+    }
+
+    std::size_t size() const { return m_size; }
+
+    template <typename Visit>
+    void forEach(Visit&& visit) const {
+        for (const auto& slot : m_slots)
+            if (slot.first != kEmptyKey) visit(slot.first, slot.second);
+    }
+
+private:
+    static std::size_t capacityFor(std::size_t expected) {
+        std::size_t capacity = 16;
+        while (capacity * 3 < expected * 4 + 4) capacity *= 2;
+        return capacity;
+    }
+
+    // The slot holding key, or the empty slot where it would go.
+    std::size_t slotOf(std::uint64_t key) const {
+        std::size_t mask = m_slots.size() - 1;
+        std::size_t at = static_cast<std::size_t>(common::mix64(key)) & mask;
+        while (m_slots[at].first != kEmptyKey && m_slots[at].first != key) at = (at + 1) & mask;
+        return at;
+    }
+
+    void rehash(std::size_t capacity) {
+        std::vector<std::pair<std::uint64_t, Value>> old(capacity, {kEmptyKey, Value{}});
+        old.swap(m_slots);
+        for (auto& slot : old)
+            if (slot.first != kEmptyKey) m_slots[slotOf(slot.first)] = std::move(slot);
+    }
+
+    std::vector<std::pair<std::uint64_t, Value>> m_slots;
+    std::size_t m_size = 0;
+};
+
+}  // namespace memhound::format
