@@ -125,3 +125,18 @@ def test_order_kinds_is_most_specific_first_and_refuses_unknown_kinds():
     assert len(KIND_ORDER) == 12
     with pytest.raises(ValueError):
         order_kinds({"leaky"})
+
+
+def test_types_back_up_generic_edge_labels():
+    generic = path(
+        "module",
+        ("module_global", "_state", "_thread._local"),
+        ("attribute", "memo", "dict"),
+    )
+    assert "thread_local" in kinds_of(generic)
+    cell = path("module", ("module_global", "f", "function"), ("other", "0", "cell"))
+    assert "closure" in kinds_of(cell)
+    class_attr = path("module", ("module_global", "Widget", "type"), ("attribute", "seen", "list"))
+    assert "class_attribute" in kinds_of(class_attr)
+    instance_attr = path("module", ("module_global", "app", "App"), ("attribute", "seen", "list"))
+    assert "class_attribute" not in kinds_of(instance_attr)

@@ -13,7 +13,10 @@ Rules, one per edge or type seen on the path:
   local reached through a frame or traceback object.
 - types: an lru_cache wrapper -> cache; a name (global, attribute, key) that says cache, memo or
   registry -> cache; a bound method, partial or function stored in a container -> listener; an
-  asyncio Task or a coroutine / async generator -> task.
+  asyncio Task or a coroutine / async generator -> task. The types also back the edge rules
+  when a walker labels an edge more generically: a cell -> closure, a threading.local ->
+  thread_local, a traceback -> traceback, an attribute of a class (owner is a type) ->
+  class_attribute.
 """
 
 from __future__ import annotations
@@ -33,8 +36,16 @@ EDGE_KINDS: dict[str, str] = {
 ROOT_KINDS: dict[str, str] = {"module": "global", "builtins": "global", "frame": "thread_local"}
 CONTAINER_EDGES = frozenset({"index", "dict_key", "set_member"})
 CALLBACK_TYPES = frozenset({"method", "builtin_function_or_method", "partial", "function"})
-CACHE_TYPES = frozenset({"_lru_cache_wrapper"})
 TASK_TYPES = frozenset({"Task", "coroutine", "async_generator"})
+TYPE_KINDS: dict[str, str] = {
+    "_lru_cache_wrapper": "cache",
+    "cell": "closure",
+    "_local": "thread_local",
+    "traceback": "traceback",
+    **{name: "task" for name in TASK_TYPES},
+}
+CLASS_TYPES = frozenset({"type", "ABCMeta", "EnumType", "EnumMeta"})
+CLASS_EDGES = frozenset({"attribute", "class_dict", "dict_key"})
 FRAME_TYPES = frozenset({"frame", "traceback"})
 NAMED_EDGES = frozenset({"module_global", "attribute", "slot", "class_dict", "dict_key", "tls"})
 CACHE_NAME = re.compile(r"cache|memo|regist", re.IGNORECASE)
@@ -69,25 +80,27 @@ def classify(retention: Retention) -> set[str]:
     if retention.root_kind in ROOT_KINDS:
         kinds.add(ROOT_KINDS[retention.root_kind])
     through_frame = False
+    owner = ""  # type of the object the step starts from ("" for the root)
     for step in retention.steps:
-        kinds |= _step_kinds(step, through_frame)
-        through_frame = through_frame or short_type(step.type_name) in FRAME_TYPES
+        kinds |= _step_kinds(step, owner, through_frame)
+        owner = short_type(step.type_name)
+        through_frame = through_frame or owner in FRAME_TYPES
     return kinds
 
 
-def _step_kinds(step: Step, through_frame: bool) -> set[str]:
+def _step_kinds(step: Step, owner: str, through_frame: bool) -> set[str]:
     kinds: set[str] = set()
+    type_name = short_type(step.type_name)
     if step.edge_kind in EDGE_KINDS:
         kinds.add(EDGE_KINDS[step.edge_kind])
+    if type_name in TYPE_KINDS:
+        kinds.add(TYPE_KINDS[type_name])
     if step.edge_kind == "local" and through_frame:
         kinds.add("traceback")
-    type_name = short_type(step.type_name)
-    if type_name in CACHE_TYPES or (
-        step.edge_kind in NAMED_EDGES and CACHE_NAME.search(step.label)
-    ):
+    if owner in CLASS_TYPES and step.edge_kind in CLASS_EDGES:
+        kinds.add("class_attribute")
+    if step.edge_kind in NAMED_EDGES and CACHE_NAME.search(step.label):
         kinds.add("cache")
     if type_name in CALLBACK_TYPES and step.edge_kind in CONTAINER_EDGES:
         kinds.add("listener")
-    if type_name in TASK_TYPES:
-        kinds.add("task")
     return kinds
