@@ -66,6 +66,9 @@ def capture_table(results: TracingResults) -> str:
     for tool in results.tools:
         if tool.capture_format is None:
             continue
+        if tool.unavailable is not None:  # one row, not one per workload
+            rows.append(["(all)", tool.name, _short_status(tool.unavailable), "-", "-"])
+            continue
         for workload in results.workloads:
             rows.append([workload, tool.name, *_capture_cells(results, workload, tool.name)])
     return table(["workload", "tool", "events (alloc+free)", "capture size", "bytes/event"], rows)

@@ -34,7 +34,7 @@ def tree_size(node: dict[str, object] | None) -> int:
 
 def main(scale: float) -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), DEPTH * 3))
-    rounds = max(1, int(200 * scale))
+    rounds = max(1, int(250 * scale))
     total = 0
     for _ in range(rounds):
         total += descend(DEPTH, [])
