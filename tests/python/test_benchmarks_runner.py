@@ -17,8 +17,10 @@ BENCH_DIR = REPO / "benchmarks"
 sys.path.insert(0, str(BENCH_DIR))
 
 from _heap_section import rows_table
+from _leaks_section import LeakRun, leak_check_bar
 from _machine import cpu_model
 from _markdown import Verdict, table, verdict_of
+from _proc import JsonRun
 from _stats import geomean, median
 from _tools import TOOL_NAMES, Tool, build_tools
 from _tracing import Cell, TracingResults
@@ -130,6 +132,27 @@ def test_every_tool_is_built_in_report_order() -> None:
         command = tool.command(Path("w.py"), ["0.5"], Path("out.bin"))
         assert command[0] == sys.executable and command[-2:] == ["w.py", "0.5"]
         assert ("out.bin" in command) == (tool.capture_format is not None)
+
+
+def _leak_run(seconds: float, function: str, retained_by: str) -> LeakRun:
+    leak = {
+        "kinds": ["global"],
+        "type": "dict",
+        "allocated_at": [{"file": "leak_unit.py", "line": 18, "function": function}],
+        "retained_by": retained_by,
+    }
+    return LeakRun("leak_unit.py:handle_request", JsonRun({"leaks": [leak]}, None, seconds, 1))
+
+
+def test_leak_check_bar_needs_the_planted_leak_and_the_time_limit() -> None:
+    def verdict(run: LeakRun) -> Verdict:
+        return leak_check_bar(run, 30).verdict
+
+    assert verdict(_leak_run(2.0, "open_session", "leak_unit.SESSION_LOG[29]")) is Verdict.MET
+    assert verdict(_leak_run(6.0, "open_session", "leak_unit.SESSION_LOG[29]")) is Verdict.NOT_MET
+    assert verdict(_leak_run(2.0, "handle_request", "leak_unit.RECENT[3]")) is Verdict.NOT_MET
+    failed = LeakRun("x:y", JsonRun(None, "failed (exit 2): no such command", 0.1, 2))
+    assert verdict(failed) is Verdict.NOT_MEASURED
 
 
 # ---- a real quick run, parsed back ---------------------------------------------------------
