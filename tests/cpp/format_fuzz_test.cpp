@@ -100,7 +100,9 @@ TEST(FormatFuzzTest, MutatedFilesNeverCrashTheReader) {
         Capture capture = readCaptureBytes(bytes);
         std::size_t used = capture.complete ? bytes.size() : *capture.truncatedAt;
         EXPECT_EQ(original.compare(0, used, bytes, 0, used), 0) << "round " << round << ": damage was read";
-        if (capture.complete) EXPECT_EQ(bytes, original) << "round " << round;
+        if (capture.complete) {
+            EXPECT_EQ(bytes, original) << "round " << round;
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// An open-addressing hash map from 64-bit keys to values, with linear probing and no erase:
-// the lookups the batch codec and the analysis do per event, without std::unordered_map's
-// node allocations. The key kEmptyKey cannot be stored.
+// An open-addressing hash map from 64-bit keys to values, with linear probing (erase shifts the
+// following entries back, no tombstones): the lookups the batch codec and the analysis do per
+// event, without std::unordered_map's node allocations. The key kEmptyKey cannot be stored.
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -31,9 +31,33 @@ public:
     }
 
     Value* find(std::uint64_t key) {
+        return const_cast<Value*>(static_cast<const FlatMap&>(*this).find(key));
+    }
+    const Value* find(std::uint64_t key) const {
         if (key == kEmptyKey) return nullptr;
         std::size_t at = slotOf(key);
         return m_slots[at].first == key ? &m_slots[at].second : nullptr;
+    }
+
+    // Removes key; returns whether it was there.
+    bool erase(std::uint64_t key) {
+        if (key == kEmptyKey) return false;
+        std::size_t hole = slotOf(key);
+        if (m_slots[hole].first != key) return false;
+        std::size_t mask = m_slots.size() - 1;
+        for (std::size_t next = (hole + 1) & mask; m_slots[next].first != kEmptyKey;
+             next = (next + 1) & mask) {
+            std::size_t home = homeOf(m_slots[next].first);
+            // Move the entry back into the hole unless its home lies cyclically in (hole, next].
+            bool homeAfterHole = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
+            if (!homeAfterHole) {
+                m_slots[hole] = std::move(m_slots[next]);
+                hole = next;
+            }
+        }
+        m_slots[hole].first = kEmptyKey;
+        --m_size;
+        return true;
     }
 
     void clear() {
@@ -56,10 +80,14 @@ private:
         return capacity;
     }
 
+    std::size_t homeOf(std::uint64_t key) const {
+        return static_cast<std::size_t>(common::mix64(key)) & (m_slots.size() - 1);
+    }
+
     // The slot holding key, or the empty slot where it would go.
     std::size_t slotOf(std::uint64_t key) const {
         std::size_t mask = m_slots.size() - 1;
-        std::size_t at = static_cast<std::size_t>(common::mix64(key)) & mask;
+        std::size_t at = homeOf(key);
         while (m_slots[at].first != kEmptyKey && m_slots[at].first != key) at = (at + 1) & mask;
         return at;
     }

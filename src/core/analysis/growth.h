@@ -1,0 +1,26 @@
+#pragma once
+// Growth per allocation site across checkpoints: what the leak detector asks after running
+// the same unit of work several times (sequence numbers taken between iterations).
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/common/ids.h"
+#include "core/format/reader.h"
+
+namespace memhound::analysis {
+
+struct SiteGrowth {
+    common::StackId stack;
+    std::vector<std::uint64_t> counts;  // live allocations of this stack at each checkpoint
+    std::vector<std::uint64_t> bytes;
+};
+
+// Live allocations per stack just before each checkpoint seq (ascending), counting only the
+// allocations made at or after checkpoints[0]; only the stacks with live allocations at the
+// last checkpoint, by stack id. Recorded allocations, not weighted. Throws
+// std::invalid_argument when the checkpoints are not ascending.
+std::vector<SiteGrowth> siteGrowth(const format::Capture& capture,
+                                   std::span<const std::uint64_t> checkpoints);
+
+}  // namespace memhound::analysis

@@ -1,0 +1,50 @@
+#include "core/analysis/replay.h"
+
+#include <cmath>
+
+namespace memhound::analysis {
+
+Weigher::Weigher(const format::Header& header) {
+    if (header.mode == format::Mode::Sampled && header.sampleBytes > 0)
+        m_meanInterval = static_cast<double>(header.sampleBytes);
+}
+
+double Weigher::bytes(std::uint64_t size) const {
+    auto s = static_cast<double>(size);
+    if (m_meanInterval == 0 || size == 0) return s;
+    return s / -std::expm1(-s / m_meanInterval);  // expm1 keeps precision when s << N
+}
+
+double Weigher::count(std::uint64_t size) const {
+    if (m_meanInterval == 0 || size == 0) return 1;
+    return bytes(size) / static_cast<double>(size);
+}
+
+const LiveAllocation* LiveSet::apply(const format::Event& event) {
+    if (event.kind == format::EventKind::Alloc) {
+        LiveAllocation* slot = m_live.findOrInsert(event.address);
+        if (slot == nullptr) return nullptr;  // the one unstorable address: ~0
+        bool replaces = slot->address == event.address && event.address != 0;  // a new slot is all zeros
+        if (replaces) {
+            m_released = *slot;
+            m_liveBytes -= m_weigher.bytes(slot->size);
+        }
+        std::uint64_t& ordinal = *m_threadAllocations.findOrInsert(event.thread.value);
+        *slot = {event.address, event.size, event.seq, event.stack, event.thread, ordinal++};
+        m_liveBytes += m_weigher.bytes(event.size);
+        return replaces ? &m_released : nullptr;
+    }
+    LiveAllocation* live = m_live.find(event.address);
+    if (live == nullptr) return nullptr;
+    m_released = *live;
+    m_liveBytes -= m_weigher.bytes(m_released.size);
+    m_live.erase(event.address);
+    return &m_released;
+}
+
+std::uint64_t LiveSet::allocationsSince(const LiveAllocation& allocation) const {
+    const std::uint64_t* made = m_threadAllocations.find(allocation.thread.value);
+    return made ? *made - 1 - allocation.threadOrdinal : 0;
+}
+
+}  // namespace memhound::analysis

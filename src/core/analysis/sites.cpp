@@ -1,0 +1,119 @@
+#include "core/analysis/sites.h"
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+
+namespace memhound::analysis {
+namespace {
+
+void add(StackTotals& totals, common::StackId stack, double bytes, double count) {
+    Amount* amount = totals.findOrInsert(stack.value);
+    amount->bytes += bytes;
+    amount->count += count;
+}
+
+StackTotals liveTotals(const LiveSet& live, const Weigher& weigher) {
+    StackTotals totals;
+    live.forEach([&](const LiveAllocation& allocation) {
+        add(totals, allocation.stack, weigher.bytes(allocation.size), weigher.count(allocation.size));
+    });
+    return totals;
+}
+
+StackTotals liveAfter(const format::Capture& capture, const Weigher& weigher, std::size_t eventCount) {
+    LiveSet live(weigher);
+    for (std::size_t i = 0; i < eventCount; ++i) live.apply(capture.events[i]);
+    return liveTotals(live, weigher);
+}
+
+StackTotals temporaryTotals(const format::Capture& capture, const Weigher& weigher) {
+    LiveSet live(weigher);
+    StackTotals totals;
+    for (const format::Event& event : capture.events) {
+        const LiveAllocation* released = live.apply(event);
+        if (event.kind == format::EventKind::Free && released != nullptr &&
+            live.allocationsSince(*released) <= kTemporaryWithin)
+            add(totals, released->stack, weigher.bytes(released->size), weigher.count(released->size));
+    }
+    return totals;
+}
+
+// Appends the bytes that identify a stack's group: equal keys, one row.
+void appendKey(std::string& key, const Location& location, bool withLine) {
+    std::uint32_t fields[3] = {location.code.value, static_cast<std::uint32_t>(withLine ? location.line : 0),
+                               location.known ? 1u : 0u};
+    key.append(reinterpret_cast<const char*>(fields), sizeof fields);
+}
+
+std::string groupKey(const Symbols& symbols, common::StackId stack, GroupBy by) {
+    std::string key;
+    if (by == GroupBy::Stack) {
+        for (const Location& location : symbols.locations(stack)) appendKey(key, location, true);
+    } else {
+        appendKey(key, symbols.innermost(stack), by == GroupBy::Line);
+    }
+    return key;
+}
+
+double measure(const Amount& amount, SortBy sort) {
+    return sort == SortBy::Bytes ? amount.bytes : amount.count;
+}
+
+}  // namespace
+
+Peak findPeak(const format::Capture& capture, const Weigher& weigher) {
+    LiveSet live(weigher);
+    Peak peak;
+    for (std::size_t i = 0; i < capture.events.size(); ++i) {
+        live.apply(capture.events[i]);
+        if (live.liveBytes() > peak.bytes) peak = {i + 1, live.liveBytes()};
+    }
+    return peak;
+}
+
+StackTotals viewTotals(const format::Capture& capture, const Weigher& weigher, View view) {
+    switch (view) {
+        case View::Peak:
+            return liveAfter(capture, weigher, findPeak(capture, weigher).eventCount);
+        case View::Leaks:
+            return liveAfter(capture, weigher, capture.events.size());
+        case View::Temporary:
+            return temporaryTotals(capture, weigher);
+    }
+    return StackTotals();
+}
+
+std::vector<SiteRow> groupSites(const StackTotals& totals, const Symbols& symbols, GroupBy by, SortBy sort,
+                                std::size_t limit) {
+    std::vector<SiteRow> rows;
+    std::vector<double> heaviest;  // per row: the measure of its representative stack
+    std::unordered_map<std::string, std::size_t> rowOfKey;
+    totals.forEach([&](std::uint64_t stackValue, const Amount& amount) {
+        common::StackId stack(static_cast<std::uint32_t>(stackValue));
+        auto [it, inserted] = rowOfKey.try_emplace(groupKey(symbols, stack, by), rows.size());
+        if (inserted) {
+            rows.push_back({{}, stack, {}});
+            heaviest.push_back(-1);
+        }
+        SiteRow& row = rows[it->second];
+        row.amount.bytes += amount.bytes;
+        row.amount.count += amount.count;
+        // Ties go to the smaller id, so that the choice does not depend on hash order.
+        double weight = measure(amount, sort);
+        if (weight > heaviest[it->second] || (weight == heaviest[it->second] && stack < row.stack)) {
+            heaviest[it->second] = weight;
+            row.stack = stack;
+        }
+    });
+    std::sort(rows.begin(), rows.end(), [sort](const SiteRow& a, const SiteRow& b) {
+        if (measure(a.amount, sort) != measure(b.amount, sort))
+            return measure(a.amount, sort) > measure(b.amount, sort);
+        return a.stack < b.stack;
+    });
+    if (limit != 0 && rows.size() > limit) rows.resize(limit);
+    for (SiteRow& row : rows) row.frames = symbols.frames(row.stack);
+    return rows;
+}
+
+}  // namespace memhound::analysis

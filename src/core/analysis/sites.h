@@ -1,0 +1,49 @@
+#pragma once
+// Allocation sites: which code holds the memory at the peak or at the end, or makes
+// short-lived (temporary) allocations, grouped by line, function or whole stack.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/analysis/replay.h"
+#include "core/analysis/symbols.h"
+#include "core/format/flat_map.h"
+#include "core/format/reader.h"
+
+namespace memhound::analysis {
+
+enum class View { Peak, Leaks, Temporary };
+enum class GroupBy { Line, Function, Stack };
+enum class SortBy { Bytes, Count };
+
+// An allocation freed before its thread made more than this many other allocations is temporary.
+inline constexpr std::uint64_t kTemporaryWithin = 3;
+
+struct Amount {
+    double bytes = 0;
+    double count = 0;  // weighted in sampled mode, hence not an integer
+};
+
+// Bytes and allocations per stack id, the input of grouping.
+using StackTotals = format::FlatMap<Amount>;
+
+struct SiteRow {
+    Amount amount;
+    common::StackId stack;      // the group's heaviest stack, whose frames are shown
+    std::vector<Frame> frames;  // innermost first; empty for allocations made with no Python frame
+};
+
+// The event index at which traced live bytes were largest (the events before it are applied).
+struct Peak {
+    std::size_t eventCount = 0;
+    double bytes = 0;
+};
+Peak findPeak(const format::Capture& capture, const Weigher& weigher);
+
+StackTotals viewTotals(const format::Capture& capture, const Weigher& weigher, View view);
+
+// Rows sorted by `sort`, descending; limit 0 = all.
+std::vector<SiteRow> groupSites(const StackTotals& totals, const Symbols& symbols, GroupBy by, SortBy sort,
+                                std::size_t limit);
+
+}  // namespace memhound::analysis

@@ -1,0 +1,46 @@
+#pragma once
+// Whole-capture figures (`memhound stats`) and the timeline of RSS against traced bytes.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/analysis/replay.h"
+#include "core/analysis/sites.h"
+#include "core/analysis/symbols.h"
+#include "core/format/reader.h"
+
+namespace memhound::analysis {
+
+// Allocations of sizes in [low, high): powers of two.
+struct SizeBucket {
+    std::uint64_t low = 0;
+    std::uint64_t high = 0;
+    Amount amount;
+};
+
+struct Stats {
+    std::uint64_t recordedAllocations = 0;
+    std::uint64_t recordedFrees = 0;
+    Amount allocated;  // every allocation, weighted in sampled mode
+    double peakBytes = 0;
+    std::uint64_t peakSeq = 0;  // the allocation that reached the peak
+    Amount liveAtEnd;
+    double durationSeconds = 0;  // 0 when the capture has no trailer and no sample
+    std::vector<SizeBucket> sizeHistogram;
+    std::vector<SiteRow> topSitesByCount;  // by line
+    std::size_t threads = 0;
+};
+
+inline constexpr std::size_t kTopSites = 10;
+
+Stats computeStats(const format::Capture& capture, const Weigher& weigher, const Symbols& symbols);
+
+struct TimelinePoint {
+    double timeSeconds = 0;  // since the capture started
+    std::uint64_t rssBytes = 0;
+    double tracedBytes = 0;  // live traced bytes when the sample was taken
+};
+
+std::vector<TimelinePoint> computeTimeline(const format::Capture& capture, const Weigher& weigher);
+
+}  // namespace memhound::analysis

@@ -1,0 +1,51 @@
+#pragma once
+// Resolving stack ids to frames (file, function, line): the read-time half of the recorder's
+// "store ids, resolve later" rule. Every line table is decoded once, at construction, so the
+// object is read-only afterwards and safe to share between threads.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/analysis/line_table.h"
+#include "core/common/ids.h"
+#include "core/format/flat_map.h"
+#include "core/format/reader.h"
+
+namespace memhound::analysis {
+
+struct Frame {
+    std::string file;
+    std::string function;
+    std::int32_t line = 0;  // 0 = unknown
+    bool operator==(const Frame&) const = default;
+};
+
+// Where a frame is, as ids: two frames are the same line when these are equal.
+struct Location {
+    common::CodeId code;
+    std::int32_t line = 0;
+    bool known = false;  // false for the empty stack and for ids the capture does not define
+};
+
+class Symbols {
+public:
+    explicit Symbols(const format::Capture& capture);
+
+    // Innermost first. Unknown ids (a capture cut short) resolve to a "<unknown>" frame.
+    std::vector<Frame> frames(common::StackId stack) const;
+    std::vector<Location> locations(common::StackId stack) const;
+    Location innermost(common::StackId stack) const;
+    Frame frameAt(const Location& location) const;
+
+private:
+    const format::StackNodeRecord* node(common::StackId stack) const;
+    const format::CodeRecord* code(common::CodeId id) const;
+    Location locate(const format::StackNodeRecord& frame) const;
+
+    const format::Capture& m_capture;
+    format::FlatMap<std::uint32_t> m_stackIndex;  // stack id -> index in m_capture.stacks
+    format::FlatMap<std::uint32_t> m_codeIndex;   // code id -> index in m_capture.codes
+    std::vector<LineTable> m_lines;               // by index in m_capture.codes
+};
+
+}  // namespace memhound::analysis
