@@ -135,14 +135,14 @@ LOOP = asyncio.new_event_loop()
 
 
 async def poll_forever(i: int) -> None:
-    state = {"job": i, "buffer": bytearray(300)}  # LEAK: spawn_poller
+    state = {"job": i, "buffer": bytearray(300)}
     while True:
         await asyncio.sleep(3600)
         state["job"] = i
 
 
 async def spawn(i: int) -> None:
-    asyncio.get_running_loop().create_task(poll_forever(i))
+    asyncio.get_running_loop().create_task(poll_forever(i))  # LEAK: spawn_poller
     await asyncio.sleep(0)
 
 
