@@ -34,30 +34,39 @@ def asizeof_section(nodes: int, timeout_s: float) -> SectionReport:
         f"{data['repeat']} times in one fresh process; the median call is reported."
     )
     body = intro + "\n\n" + _asizeof_table(data)
-    return SectionReport(TITLE, body, [_asizeof_bar(data)])
+    return SectionReport(TITLE, body, [asizeof_bar(data)])
 
 
 def _asizeof_table(data: dict) -> str:
     baseline = data["tools"].get(BASELINE, {})
-    rows = []
-    for name, result in data["tools"].items():
-        if "error" in result:
-            rows.append([name, result["error"], "-", "-", "-"])
-            continue
-        per_object_us = result["seconds"] / data["objects"] * 1e6
-        speedup = _speedup(baseline, result)
-        rows.append(
-            [
-                name,
-                format_seconds(result["seconds"]),
-                f"{per_object_us:.2f}",
-                format_bytes(result["bytes"]),
-                format_ratio(speedup) if speedup else "-",
-            ]
-        )
-    return table(
-        ["sizer", "median time", "us/object", "size reported", "speed-up vs pympler"], rows
-    )
+    rows = [
+        _sizer_row(name, result, baseline, data["objects"])
+        for name, result in data["tools"].items()
+    ]
+    header = [
+        "sizer",
+        "median time",
+        "us/object",
+        "size reported",
+        "size vs pympler",
+        "speed-up vs pympler",
+    ]
+    return table(header, rows)
+
+
+def _sizer_row(name: str, result: dict, baseline: dict, objects: int) -> list[str]:
+    if "error" in result:
+        return [name, result["error"], "-", "-", "-", "-"]
+    speedup = _speedup(baseline, result)
+    same_size = result["bytes"] / baseline["bytes"] if baseline.get("bytes") else None
+    return [
+        name,
+        format_seconds(result["seconds"]),
+        f"{result['seconds'] / objects * 1e6:.2f}",
+        format_bytes(result["bytes"]),
+        f"{same_size:.1%}" if same_size is not None else "-",
+        format_ratio(speedup) if speedup else "-",
+    ]
 
 
 def _speedup(baseline: dict, result: dict) -> float | None:
@@ -66,7 +75,7 @@ def _speedup(baseline: dict, result: dict) -> float | None:
     return baseline["seconds"] / result["seconds"]
 
 
-def _asizeof_bar(data: dict) -> BarResult:
+def asizeof_bar(data: dict) -> BarResult:
     what = f"asizeof ({CANDIDATE}) on {data['objects']:,} objects"
     candidate = data["tools"].get(CANDIDATE, {"error": "not run"})
     baseline = data["tools"].get(BASELINE, {"error": "not run"})

@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH_DIR = REPO / "benchmarks"
 sys.path.insert(0, str(BENCH_DIR))
 
+from _asizeof_section import asizeof_bar
 from _heap_section import rows_table
 from _leaks_section import LeakRun, leak_check_bar
 from _machine import cpu_model
@@ -132,6 +133,17 @@ def test_every_tool_is_built_in_report_order() -> None:
         command = tool.command(Path("w.py"), ["0.5"], Path("out.bin"))
         assert command[0] == sys.executable and command[-2:] == ["w.py", "0.5"]
         assert ("out.bin" in command) == (tool.capture_format is not None)
+
+
+def test_asizeof_bar_is_the_speed_up_over_pympler() -> None:
+    def verdict(memhound: dict) -> Verdict:
+        pympler = {"seconds": 1.2, "bytes": 1000}
+        tools = {"pympler.asizeof": pympler, "memhound.asizeof": memhound}
+        return asizeof_bar({"objects": 10, "tools": tools}).verdict
+
+    assert verdict({"seconds": 0.03, "bytes": 1000}) is Verdict.MET  # 40x
+    assert verdict({"seconds": 0.06, "bytes": 1000}) is Verdict.NOT_MET  # 20x
+    assert verdict({"error": "not implemented yet"}) is Verdict.NOT_MEASURED
 
 
 def _leak_run(seconds: float, function: str, retained_by: str) -> LeakRun:
@@ -253,6 +265,7 @@ def test_bars_table_lists_every_bar_with_a_verdict(quick_report: str) -> None:
 def test_asizeof_section_times_pympler(quick_report: str) -> None:
     rows = _table_rows(_section(quick_report, "## asizeof"))
     assert float(rows["pympler.asizeof"][1]) > 0  # microseconds per object
+    assert rows["pympler.asizeof"][3:] == ["100.0%", "1.00x"]
     assert (
         rows["memhound.asizeof"][0] in {"not installed", "not implemented yet"}
         or float(rows["memhound.asizeof"][1]) > 0
