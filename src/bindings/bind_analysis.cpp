@@ -1,6 +1,230 @@
+// memhound._core capture bindings: read a capture file and query its analysis. Thin: the GIL
+// is released around reading and every replay; results become plain dicts, lists and ints.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include <cmath>
+#include <initializer_list>
+#include <stdexcept>
+#include <utility>
+
 #include "bindings/bindings.h"
+#include "core/analysis/capture_analysis.h"
+#include "core/format/reader.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
 
 namespace memhound::bindings {
-// Bring-up: the owner of core/analysis replaces this with the real bindings.
-void bindAnalysis(nanobind::module_&) {}
+namespace {
+
+using analysis::CaptureAnalysis;
+using LiveTuple = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint32_t>;
+
+// nanobind's dict has no keyword constructor.
+nb::dict dictOf(std::initializer_list<std::pair<const char*, nb::object>> items) {
+    nb::dict out;
+    for (const auto& [key, value] : items) out[key] = value;
+    return out;
+}
+
+// Sampled-mode amounts are estimates; Python sees whole bytes and allocations.
+std::int64_t whole(double value) { return std::llround(value); }
+
+analysis::View viewNamed(const std::string& name) {
+    if (name == "peak") return analysis::View::Peak;
+    if (name == "leaks") return analysis::View::Leaks;
+    if (name == "temporary") return analysis::View::Temporary;
+    throw std::invalid_argument("unknown view '" + name + "' (expected peak, leaks or temporary)");
+}
+
+analysis::GroupBy groupingNamed(const std::string& name) {
+    if (name == "line") return analysis::GroupBy::Line;
+    if (name == "function") return analysis::GroupBy::Function;
+    if (name == "stack") return analysis::GroupBy::Stack;
+    throw std::invalid_argument("unknown grouping '" + name + "' (expected line, function or stack)");
+}
+
+nb::list frameList(const std::vector<analysis::Frame>& frames) {
+    nb::list out;
+    for (const analysis::Frame& frame : frames) {
+        nb::object line = frame.line > 0 ? nb::object(nb::int_(frame.line)) : nb::none();
+        out.append(dictOf({{"file", nb::cast(frame.file)},
+                           {"function", nb::cast(frame.function)},
+                           {"line", nb::cast(line)}}));
+    }
+    return out;
+}
+
+nb::list rowList(const std::vector<analysis::SiteRow>& rows) {
+    nb::list out;
+    for (const analysis::SiteRow& row : rows)
+        out.append(dictOf({{"bytes", nb::cast(whole(row.amount.bytes))},
+                           {"count", nb::cast(whole(row.amount.count))},
+                           {"stack", nb::cast(row.stack.value)},
+                           {"frames", nb::cast(frameList(row.frames))}}));
+    return out;
+}
+
+nb::dict headerDict(const format::Header& header) {
+    return dictOf({{"version", nb::cast(header.version)},
+                   {"python_version", nb::cast(header.pythonVersion)},
+                   {"pid", nb::cast(header.pid)},
+                   {"argv", nb::cast(header.argv)},
+                   {"start_time_ns", nb::cast(header.startTimeNs)},
+                   {"mode", nb::cast(header.mode == format::Mode::Sampled ? "sampled" : "full")},
+                   {"sample_bytes", nb::cast(header.sampleBytes)}});
+}
+
+nb::list histogramList(const std::vector<analysis::SizeBucket>& buckets) {
+    nb::list out;
+    for (const analysis::SizeBucket& bucket : buckets)
+        out.append(dictOf({{"low", nb::cast(bucket.low)},
+                           {"high", nb::cast(bucket.high)},
+                           {"count", nb::cast(whole(bucket.amount.count))},
+                           {"bytes", nb::cast(whole(bucket.amount.bytes))}}));
+    return out;
+}
+
+nb::dict statsDict(const CaptureAnalysis& capture) {
+    analysis::Stats stats;
+    {
+        nb::gil_scoped_release release;
+        stats = capture.stats();
+    }
+    nb::object duration =
+        stats.durationSeconds > 0 ? nb::object(nb::float_(stats.durationSeconds)) : nb::none();
+    return dictOf({{"events", nb::cast(capture.capture().events.size())},
+                   {"recorded_allocations", nb::cast(stats.recordedAllocations)},
+                   {"recorded_frees", nb::cast(stats.recordedFrees)},
+                   {"allocations", nb::cast(whole(stats.allocated.count))},
+                   {"allocated_bytes", nb::cast(whole(stats.allocated.bytes))},
+                   {"peak_bytes", nb::cast(whole(stats.peakBytes))},
+                   {"peak_seq", nb::cast(stats.peakSeq)},
+                   {"live_bytes", nb::cast(whole(stats.liveAtEnd.bytes))},
+                   {"live_allocations", nb::cast(whole(stats.liveAtEnd.count))},
+                   {"duration_s", duration},
+                   {"threads", nb::cast(stats.threads)},
+                   {"size_histogram", histogramList(stats.sizeHistogram)},
+                   {"top_sites", rowList(stats.topSitesByCount)}});
+}
+
+nb::list timelineList(const CaptureAnalysis& capture) {
+    std::vector<analysis::TimelinePoint> points;
+    {
+        nb::gil_scoped_release release;
+        points = capture.timeline();
+    }
+    nb::list out;
+    for (const analysis::TimelinePoint& point : points)
+        out.append(dictOf({{"time_s", nb::cast(point.timeSeconds)},
+                           {"rss_bytes", nb::cast(point.rssBytes)},
+                           {"traced_bytes", nb::cast(whole(point.tracedBytes))}}));
+    return out;
+}
+
+nb::list growthList(const CaptureAnalysis& capture, const std::vector<std::uint64_t>& checkpoints) {
+    std::vector<analysis::SiteGrowth> growth;
+    {
+        nb::gil_scoped_release release;
+        growth = capture.growth(checkpoints);
+    }
+    nb::list out;
+    for (const analysis::SiteGrowth& site : growth)
+        out.append(dictOf({{"stack", nb::cast(site.stack.value)},
+                           {"counts", nb::cast(site.counts)},
+                           {"bytes", nb::cast(site.bytes)}}));
+    return out;
+}
+
+nb::list threadList(const format::Capture& capture) {
+    nb::list out;
+    for (const format::ThreadRecord& thread : capture.threads)
+        out.append(dictOf({{"id", nb::cast(thread.id.value)},
+                           {"native_id", nb::cast(thread.nativeId)},
+                           {"name", nb::cast(thread.name)}}));
+    return out;
+}
+
+std::unique_ptr<CaptureAnalysis> readCapture(const std::string& path) {
+    nb::gil_scoped_release release;
+    return std::make_unique<CaptureAnalysis>(format::readCapture(path));
+}
+
+nb::list sites(const CaptureAnalysis& capture, const std::string& view, const std::string& by,
+               std::size_t limit) {
+    analysis::View chosenView = viewNamed(view);
+    analysis::GroupBy grouping = groupingNamed(by);
+    std::vector<analysis::SiteRow> rows;
+    {
+        nb::gil_scoped_release release;
+        rows = capture.sites(chosenView, grouping, limit);
+    }
+    return rowList(rows);
+}
+
+std::vector<LiveTuple> liveAllocations(const CaptureAnalysis& capture) {
+    std::vector<analysis::LiveAllocation> live;
+    {
+        nb::gil_scoped_release release;
+        live = capture.liveAllocations();
+    }
+    std::vector<LiveTuple> out;
+    out.reserve(live.size());
+    for (const analysis::LiveAllocation& allocation : live)
+        out.emplace_back(allocation.address, allocation.size, allocation.seq, allocation.stack.value);
+    return out;
+}
+
+std::int64_t liveBytes(const CaptureAnalysis& capture) {
+    nb::gil_scoped_release release;
+    return whole(capture.liveBytes());
+}
+
+}  // namespace
+
+void bindAnalysis(nb::module_& m) {
+    nb::class_<CaptureAnalysis>(m, "Capture", "A capture file, read and analysed (see read_capture).")
+        .def_prop_ro("header", [](const CaptureAnalysis& c) { return headerDict(c.capture().header); })
+        .def_prop_ro(
+            "complete", [](const CaptureAnalysis& c) { return c.capture().complete; },
+            "False when the capture ends without its trailer (the process was killed).")
+        .def_prop_ro(
+            "truncated_at",
+            [](const CaptureAnalysis& c) -> nb::object {
+                const auto& at = c.capture().truncatedAt;
+                return at ? nb::object(nb::int_(*at)) : nb::none();
+            },
+            "The byte offset where the readable data ends, when the capture is not complete.")
+        .def_prop_ro("event_count", [](const CaptureAnalysis& c) { return c.capture().events.size(); })
+        .def_prop_ro("threads", [](const CaptureAnalysis& c) { return threadList(c.capture()); })
+        .def("sites", &sites, "view"_a, "by"_a = "line", "limit"_a = 0,
+             "Allocation sites of a view ('peak', 'leaks' or 'temporary') grouped by 'line', 'function' or "
+             "'stack': [{'bytes', 'count', 'stack', 'frames': [{'file', 'function', 'line'}] innermost "
+             "first}], "
+             "largest first (temporary: most allocations first); limit 0 = all.")
+        .def("stats", &statsDict, "Totals, peak, duration, size histogram and the top sites by count.")
+        .def("timeline", &timelineList, "[{'time_s', 'rss_bytes', 'traced_bytes'}] per RSS sample.")
+        .def("live_bytes", &liveBytes, "Traced bytes live at the end of the capture.")
+        .def("live_allocations", &liveAllocations,
+             "[(address, size, seq, stack_id)] live at the end, by seq.")
+        .def("site_growth", &growthList, "checkpoints"_a,
+             "Live allocations per stack at each checkpoint seq (ascending), counting allocations made at or "
+             "after "
+             "the first: [{'stack', 'counts', 'bytes'}] for the stacks live at the last checkpoint.")
+        .def(
+            "stack_frames",
+            [](const CaptureAnalysis& c, std::uint32_t stack) {
+                return frameList(c.stackFrames(common::StackId(stack)));
+            },
+            "stack_id"_a, "[{'file', 'function', 'line'}] innermost first.");
+    m.def(
+        "read_capture", &readCapture, "path"_a,
+        "Reads a capture file. Raises CaptureError (naming the byte offset) when it is corrupt or of a newer "
+        "format, CoreError when it cannot be read.");
+}
+
 }  // namespace memhound::bindings

@@ -1,0 +1,79 @@
+"""`memhound report FILE`: the allocation sites that hold memory at the peak, at the end, or churn."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from memhound._capture import read_capture, truncation_warning
+from memhound.report import capture_info, dumps, render_sites, sites_document
+
+DESCRIPTION = """\
+Reads a capture written by `memhound run` (or memhound.Tracker) and prints the allocation
+sites that hold the most memory, with their call stacks (innermost first) and source lines.
+
+views:
+  --peak       memory live at the moment the traced heap was largest (default)
+  --leaks      memory allocated while tracing and never freed before the end
+  --temporary  allocations freed within a few allocations of their thread (churn),
+               ranked by how many were made"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="top allocation sites at the peak, at exit (leaks) or short-lived",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE", help="a capture file (.bin)")
+    views = parser.add_mutually_exclusive_group()
+    for view, text in (
+        ("peak", "memory live at the peak (default)"),
+        ("leaks", "memory still live at the end"),
+        ("temporary", "short-lived allocations"),
+    ):
+        views.add_argument(f"--{view}", dest="view", action="store_const", const=view, help=text)
+    parser.add_argument(
+        "--by",
+        choices=("line", "function", "stack"),
+        default="line",
+        help="group allocations by source line (default), function, or whole call stack",
+    )
+    parser.add_argument(
+        "-n",
+        dest="limit",
+        type=_site_count,
+        default=10,
+        metavar="N",
+        help="show the top N sites (default 10; 0 shows all)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(handler=run, view="peak")
+
+
+def run(args: argparse.Namespace) -> int:
+    capture = read_capture(args.file)
+    warning = truncation_warning(capture, args.file)
+    if warning:
+        print(f"memhound: warning: {warning}", file=sys.stderr)
+    rows = capture.sites(args.view, args.by, 0)
+    info = capture_info(capture, args.file)
+    if args.json:
+        document = sites_document(rows, view=args.view, by=args.by, limit=args.limit, info=info)
+        sys.stdout.write(dumps(document))
+    else:
+        sys.stdout.write(
+            render_sites(rows, view=args.view, by=args.by, limit=args.limit, info=info)
+        )
+    return 0
+
+
+def _site_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (all) or more")
+    return value

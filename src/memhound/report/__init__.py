@@ -1,0 +1,21 @@
+"""Renderers of capture reports: terminal tables and JSON, over plain rows (see _rows)."""
+
+from memhound.report._format import format_bytes, format_count, source_line
+from memhound.report._json import dumps, sites_document, stats_document
+from memhound.report._rows import CaptureInfo, FrameRow, SiteRow, capture_info
+from memhound.report._text import render_sites, render_stats
+
+__all__ = [
+    "CaptureInfo",
+    "FrameRow",
+    "SiteRow",
+    "capture_info",
+    "dumps",
+    "format_bytes",
+    "format_count",
+    "render_sites",
+    "render_stats",
+    "sites_document",
+    "source_line",
+    "stats_document",
+]

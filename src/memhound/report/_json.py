@@ -1,0 +1,67 @@
+"""JSON documents for `memhound report --json` and `memhound stats --json`, over plain rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from memhound.report._format import source_line
+from memhound.report._rows import CaptureInfo, SiteRow
+from memhound.report._text import SourceLookup
+
+SCHEMA_VERSION = 1
+
+
+def sites_document(
+    rows: Sequence[SiteRow],
+    *,
+    view: str,
+    by: str,
+    limit: int,
+    info: CaptureInfo,
+    source: SourceLookup = source_line,
+) -> dict[str, Any]:
+    """The top `limit` sites (0 = all), each frame with its source line, and the view's totals."""
+    total_bytes = sum(row["bytes"] for row in rows)
+    total_count = sum(row["count"] for row in rows)
+    shown = rows[:limit] if limit > 0 else rows
+    return {
+        "schema": SCHEMA_VERSION,
+        "capture": dict(info),
+        "view": view,
+        "by": by,
+        "total_bytes": total_bytes,
+        "total_count": total_count,
+        "site_count": len(rows),
+        "sites": [_site(row, total_bytes, total_count, source) for row in shown],
+    }
+
+
+def _site(row: SiteRow, total_bytes: int, total_count: int, source: SourceLookup) -> dict[str, Any]:
+    return {
+        "bytes": row["bytes"],
+        "count": row["count"],
+        "bytes_share": row["bytes"] / total_bytes if total_bytes else 0.0,
+        "count_share": row["count"] / total_count if total_count else 0.0,
+        "frames": [
+            {**frame, "source": source(frame["file"], frame["line"])} for frame in row["frames"]
+        ],
+    }
+
+
+def stats_document(stats: dict[str, Any], info: CaptureInfo) -> dict[str, Any]:
+    duration = stats.get("duration_s")
+    rates = (
+        {
+            "allocations_per_s": stats["allocations"] / duration,
+            "bytes_per_s": stats["allocated_bytes"] / duration,
+        }
+        if duration
+        else {"allocations_per_s": None, "bytes_per_s": None}
+    )
+    return {"schema": SCHEMA_VERSION, "capture": dict(info), **stats, **rates}
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"

@@ -1,0 +1,192 @@
+"""Terminal tables for `memhound report` and `memhound stats`, over plain rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from memhound.report._format import (
+    format_bytes,
+    format_count,
+    format_share,
+    short_path,
+    source_line,
+)
+from memhound.report._rows import CaptureInfo, FrameRow, SiteRow
+
+SourceLookup = Callable[[str, int | None], str]
+
+# Frames shown per site when grouping by line or function (by stack shows them all).
+CALLERS_SHOWN = 4
+
+_VIEW_TITLES = {
+    "peak": "Memory live at the peak",
+    "leaks": "Memory still live at the end",
+    "temporary": "Temporary allocations (freed soon after being made)",
+}
+
+_NUMBER_WIDTHS = (4, 11, 8, 12)  # '#', bytes, share, count
+_INDENT = " " * (sum(_NUMBER_WIDTHS) + 2)
+
+
+def render_sites(
+    rows: Sequence[SiteRow],
+    *,
+    view: str,
+    by: str,
+    limit: int,
+    info: CaptureInfo | None = None,
+    source: SourceLookup = source_line,
+) -> str:
+    """The report table: the top `limit` rows (0 = all) with their share of the view's total."""
+    by_count = view == "temporary"  # temporary rows are ranked by how many, not how big
+    total_bytes = sum(row["bytes"] for row in rows)
+    total_count = sum(row["count"] for row in rows)
+    shown = list(rows[:limit] if limit > 0 else rows)
+    lines = [_sites_title(view, by, total_bytes, total_count, len(shown), len(rows))]
+    if info is not None:
+        lines.append(_capture_line(info))
+    if not rows:
+        lines.append("No allocations in this view.")
+        return "\n".join(lines) + "\n"
+    lines.append("")
+    lines.append(_header_row())
+    for rank, row in enumerate(shown, start=1):
+        share = (
+            format_share(row["count"], total_count)
+            if by_count
+            else format_share(row["bytes"], total_bytes)
+        )
+        lines.append(_number_cells(rank, row, share) + _where(row["frames"], 0))
+        lines.extend(_stack_lines(row["frames"], by, source))
+    return "\n".join(lines) + "\n"
+
+
+def _sites_title(
+    view: str, by: str, total_bytes: int, total_count: int, shown: int, groups: int
+) -> str:
+    title = _VIEW_TITLES.get(view, view)
+    return (
+        f"{title}: {format_bytes(total_bytes)} in {format_count(total_count)} allocations"
+        f" (top {shown} of {groups} sites by {by})"
+    )
+
+
+def _capture_line(info: CaptureInfo) -> str:
+    header = info["header"]
+    argv = " ".join(header.get("argv") or []) or "?"
+    state = "complete" if info["complete"] else f"truncated at byte {info['truncated_at']}"
+    return f"Capture {info['path']}: {argv} (pid {header.get('pid')}, {header.get('mode')} mode, {state})"
+
+
+def _header_row() -> str:
+    names = ("#", "bytes", "share", "count")
+    cells = "".join(name.rjust(width) for name, width in zip(names, _NUMBER_WIDTHS))
+    return cells + "  where"
+
+
+def _number_cells(rank: int, row: SiteRow, share: str) -> str:
+    values = (str(rank), format_bytes(row["bytes"]), share, format_count(row["count"]))
+    return "".join(value.rjust(width) for value, width in zip(values, _NUMBER_WIDTHS)) + "  "
+
+
+def _where(frames: Sequence[FrameRow], index: int) -> str:
+    if not frames:
+        return "<no Python frame>"
+    frame = frames[index]
+    line = frame["line"] if frame["line"] is not None else "?"
+    prefix = "" if index == 0 else "from "
+    return f"{prefix}{frame['function']}  {short_path(frame['file'])}:{line}"
+
+
+def _stack_lines(frames: Sequence[FrameRow], by: str, source: SourceLookup) -> list[str]:
+    """The source of the innermost frame, then its callers with their source lines."""
+    out: list[str] = []
+    shown = len(frames) if by == "stack" else min(len(frames), 1 + CALLERS_SHOWN)
+    for index in range(shown):
+        if index > 0:
+            out.append(_INDENT + _where(frames, index))
+        text = source(frames[index]["file"], frames[index]["line"])
+        if text:
+            out.append(_INDENT + "    " + text)
+    if shown < len(frames):
+        out.append(_INDENT + f"... {len(frames) - shown} more callers (--by stack shows all)")
+    return out
+
+
+def render_stats(stats: dict[str, Any], info: CaptureInfo, *, top: int = 10) -> str:
+    """`memhound stats`: totals, peak, rates, the size histogram and the top sites by count."""
+    lines = _summary_lines(stats, info)
+    lines += ["", "Allocation sizes", *_histogram_lines(stats["size_histogram"])]
+    lines += ["", "Top sites by number of allocations", *_top_site_lines(stats["top_sites"][:top])]
+    return "\n".join(lines) + "\n"
+
+
+def _summary_lines(stats: dict[str, Any], info: CaptureInfo) -> list[str]:
+    header = info["header"]
+    duration = stats.get("duration_s")
+    mode = header.get("mode", "full")
+    if mode == "sampled":
+        mode += f" (one sample per {format_bytes(header.get('sample_bytes', 0))} on average; figures are estimates)"
+    state = "complete" if info["complete"] else f"truncated at byte {info['truncated_at']}"
+    fields = [
+        ("capture", f"{info['path']} ({state}, format version {header.get('version')})"),
+        (
+            "program",
+            f"{' '.join(header.get('argv') or []) or '?'} (pid {header.get('pid')}, Python {header.get('python_version')})",
+        ),
+        ("mode", mode),
+        ("duration", f"{duration:.2f} s" if duration else "unknown"),
+        (
+            "events",
+            f"{format_count(stats['events'])} ({format_count(stats['recorded_allocations'])} allocations, {format_count(stats['recorded_frees'])} frees)",
+        ),
+        (
+            "allocated",
+            f"{format_bytes(stats['allocated_bytes'])} in {format_count(stats['allocations'])} allocations",
+        ),
+        ("rate", _rate(stats, duration)),
+        (
+            "peak",
+            f"{format_bytes(stats['peak_bytes'])} live (traced), reached at allocation #{stats['peak_seq']}",
+        ),
+        (
+            "at the end",
+            f"{format_bytes(stats['live_bytes'])} live in {format_count(stats['live_allocations'])} allocations",
+        ),
+        ("threads", str(stats["threads"])),
+    ]
+    width = max(len(name) for name, _ in fields)
+    return [f"{name.ljust(width)}  {value}" for name, value in fields]
+
+
+def _rate(stats: dict[str, Any], duration: float | None) -> str:
+    if not duration:
+        return "unknown (no duration recorded)"
+    per_second = stats["allocations"] / duration
+    return f"{format_count(per_second)} allocations/s, {format_bytes(stats['allocated_bytes'] / duration)}/s"
+
+
+def _histogram_lines(buckets: Sequence[dict[str, int]]) -> list[str]:
+    if not buckets:
+        return ["  (no allocations)"]
+    most = max(bucket["count"] for bucket in buckets)
+    out = [f"{'size':>23}  {'count':>12}  {'bytes':>10}"]
+    for bucket in buckets:
+        span = f"{format_bytes(bucket['low'])} - {format_bytes(bucket['high'] - 1)}"
+        bar = "#" * max(1, round(30 * bucket["count"] / most)) if bucket["count"] else ""
+        out.append(
+            f"{span:>23}  {format_count(bucket['count']):>12}  {format_bytes(bucket['bytes']):>10}  {bar}"
+        )
+    return out
+
+
+def _top_site_lines(rows: Sequence[SiteRow]) -> list[str]:
+    if not rows:
+        return ["  (no allocations)"]
+    out = [f"{'count':>12}  {'bytes':>10}  where"]
+    for row in rows:
+        out.append(
+            f"{format_count(row['count']):>12}  {format_bytes(row['bytes']):>10}  {_where(row['frames'], 0)}"
+        )
+    return out
