@@ -20,6 +20,15 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def format_power_of_two(n: int) -> str:
+    """An exact power of two of bytes: 512 -> '512 B', 2048 -> '2 KiB'."""
+    unit = 0
+    while n >= 1024 and n % 1024 == 0 and unit < len(_UNITS) - 1:
+        n //= 1024
+        unit += 1
+    return f"{n} {_UNITS[unit]}"
+
+
 def format_count(n: float) -> str:
     return f"{round(n):,}"
 

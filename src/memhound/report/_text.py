@@ -8,6 +8,7 @@ from typing import Any
 from memhound.report._format import (
     format_bytes,
     format_count,
+    format_power_of_two,
     format_share,
     short_path,
     source_line,
@@ -74,9 +75,13 @@ def _sites_title(
 
 def _capture_line(info: CaptureInfo) -> str:
     header = info["header"]
-    argv = " ".join(header.get("argv") or []) or "?"
     state = "complete" if info["complete"] else f"truncated at byte {info['truncated_at']}"
-    return f"Capture {info['path']}: {argv} (pid {header.get('pid')}, {header.get('mode')} mode, {state})"
+    program = f" of `{_command_line(header)}`" if header.get("argv") else ""
+    return f"Capture {info['path']}{program} (pid {header.get('pid')}, {header.get('mode')} mode, {state})"
+
+
+def _command_line(header: dict[str, Any]) -> str:
+    return " ".join(header.get("argv") or []) or "(command line not recorded)"
 
 
 def _header_row() -> str:
@@ -133,7 +138,7 @@ def _summary_lines(stats: dict[str, Any], info: CaptureInfo) -> list[str]:
         ("capture", f"{info['path']} ({state}, format version {header.get('version')})"),
         (
             "program",
-            f"{' '.join(header.get('argv') or []) or '?'} (pid {header.get('pid')}, Python {header.get('python_version')})",
+            f"{_command_line(header)} (pid {header.get('pid')}, Python {header.get('python_version')})",
         ),
         ("mode", mode),
         ("duration", f"{duration:.2f} s" if duration else "unknown"),
@@ -148,7 +153,7 @@ def _summary_lines(stats: dict[str, Any], info: CaptureInfo) -> list[str]:
         ("rate", _rate(stats, duration)),
         (
             "peak",
-            f"{format_bytes(stats['peak_bytes'])} live (traced), reached at allocation #{stats['peak_seq']}",
+            f"{format_bytes(stats['peak_bytes'])} live (traced), reached at event #{stats['peak_seq']}",
         ),
         (
             "at the end",
@@ -171,9 +176,9 @@ def _histogram_lines(buckets: Sequence[dict[str, int]]) -> list[str]:
     if not buckets:
         return ["  (no allocations)"]
     most = max(bucket["count"] for bucket in buckets)
-    out = [f"{'size':>23}  {'count':>12}  {'bytes':>10}"]
+    out = [f"{'size (from - below)':>23}  {'count':>12}  {'bytes':>10}"]
     for bucket in buckets:
-        span = f"{format_bytes(bucket['low'])} - {format_bytes(bucket['high'] - 1)}"
+        span = f"{format_power_of_two(bucket['low'])} - {format_power_of_two(bucket['high'])}"
         bar = "#" * max(1, round(30 * bucket["count"] / most)) if bucket["count"] else ""
         out.append(
             f"{span:>23}  {format_count(bucket['count']):>12}  {format_bytes(bucket['bytes']):>10}  {bar}"
