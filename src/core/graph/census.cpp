@@ -29,7 +29,8 @@ DominatorChildren childrenOf(const DominatorTree& dominators, std::uint32_t n) {
 
 // Adds retained bytes per type, counting only the outermost object of each type on every
 // dominator-tree path: a depth-first walk keeps how many objects of each type are open above.
-void addRetainedByType(const ObjectGraph& graph, const DominatorTree& dominators, std::vector<CensusRow>& rows) {
+void addRetainedByType(const ObjectGraph& graph, const DominatorTree& dominators,
+                       std::vector<CensusRow>& rows) {
     std::uint32_t n = graph.nodeCount();
     DominatorChildren tree = childrenOf(dominators, n);
     std::vector<std::uint32_t> open(rows.size(), 0);
@@ -68,7 +69,8 @@ std::vector<CensusRow> census(const ObjectGraph& graph, const DominatorTree& dom
     return rows;
 }
 
-std::vector<NodeId> largestRetainers(const ObjectGraph& graph, const DominatorTree& dominators, std::size_t limit) {
+std::vector<NodeId> largestRetainers(const ObjectGraph& graph, const DominatorTree& dominators,
+                                     std::size_t limit) {
     std::vector<std::uint32_t> nodes;
     for (std::uint32_t v = 0; v < graph.nodeCount(); ++v) {
         if (dominators.reachable(NodeId(v))) nodes.push_back(v);

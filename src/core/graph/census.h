@@ -22,6 +22,7 @@ std::vector<CensusRow> census(const ObjectGraph& graph, const DominatorTree& dom
 
 // Reachable nodes with the largest retained sizes, largest first (ties: smaller id first).
 // Nested retainers are all listed (a module and the dict it dominates both appear).
-std::vector<NodeId> largestRetainers(const ObjectGraph& graph, const DominatorTree& dominators, std::size_t limit);
+std::vector<NodeId> largestRetainers(const ObjectGraph& graph, const DominatorTree& dominators,
+                                     std::size_t limit);
 
 }  // namespace memhound::graph

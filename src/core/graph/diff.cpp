@@ -38,7 +38,8 @@ private:
 };
 
 void checkSide(const DiffSide& side) {
-    if (side.keys.size() != side.graph.nodeCount()) throw common::Error("snapshot diff: one key per object needed");
+    if (side.keys.size() != side.graph.nodeCount())
+        throw common::Error("snapshot diff: one key per object needed");
     for (std::uint32_t t : side.graph.typeColumn()) {
         if (t >= side.typeNames.size()) throw common::Error("snapshot diff: type without a name");
     }

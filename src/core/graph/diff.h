@@ -26,8 +26,8 @@ struct DiffRow {
 };
 
 struct SnapshotDiff {
-    std::vector<DiffRow> rows;      // types with new or gone objects, by new bytes then gone bytes
-    std::vector<NodeId> newNodes;   // nodes of the newer graph absent from the older, in id order
+    std::vector<DiffRow> rows;     // types with new or gone objects, by new bytes then gone bytes
+    std::vector<NodeId> newNodes;  // nodes of the newer graph absent from the older, in id order
 };
 
 // Throws common::Error when a key or type-name column does not match its graph.

@@ -14,10 +14,14 @@ constexpr std::uint32_t kBigSize = 0xffffffffu;
 
 const char* rootKindName(RootKind kind) {
     switch (kind) {
-        case RootKind::Module: return "module";
-        case RootKind::Frame: return "frame";
-        case RootKind::Builtins: return "builtins";
-        case RootKind::External: return "external";
+        case RootKind::Module:
+            return "module";
+        case RootKind::Frame:
+            return "frame";
+        case RootKind::Builtins:
+            return "builtins";
+        case RootKind::External:
+            return "external";
     }
     return "external";
 }
@@ -60,7 +64,7 @@ void GraphBuilder::setSize(NodeId node, std::uint64_t size) {
         g.m_bigSizes[node.value] = size;
     } else {
         g.m_sizes[node.value] = static_cast<std::uint32_t>(size);
-        g.m_bigSizes.erase(node.value);
+        if (!g.m_bigSizes.empty()) g.m_bigSizes.erase(node.value);
     }
 }
 
@@ -75,6 +79,13 @@ ObjectGraph GraphBuilder::finish() {
     auto end = static_cast<std::uint32_t>(g.m_targets.size());
     m_offsets.resize(nodeCount() + 1, end);
     g.m_offsets = std::move(m_offsets);
+    // The walk reserves generously; give the slack back (the graph lives as long as the snapshot).
+    g.m_offsets.shrink_to_fit();
+    g.m_targets.shrink_to_fit();
+    g.m_sizes.shrink_to_fit();
+    g.m_types.shrink_to_fit();
+    g.m_addresses.shrink_to_fit();
+    g.m_roots.shrink_to_fit();
     for (std::uint32_t target : g.m_targets) {
         if (target >= nodeCount()) throw common::Error("object graph: edge to a missing node");
     }
@@ -84,10 +95,12 @@ ObjectGraph GraphBuilder::finish() {
     return std::move(m_graph);
 }
 
-ObjectGraph graphFromEdges(std::uint32_t nodeCount, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& edges,
+ObjectGraph graphFromEdges(std::uint32_t nodeCount,
+                           const std::vector<std::pair<std::uint32_t, std::uint32_t>>& edges,
                            const std::vector<std::uint64_t>& sizes, const std::vector<std::uint32_t>& types,
                            const std::vector<Root>& roots, const std::vector<std::uint64_t>& addresses) {
-    if (sizes.size() != nodeCount || types.size() != nodeCount || (!addresses.empty() && addresses.size() != nodeCount)) {
+    if (sizes.size() != nodeCount || types.size() != nodeCount ||
+        (!addresses.empty() && addresses.size() != nodeCount)) {
         throw common::Error("object graph: a column does not match the node count");
     }
     std::vector<std::pair<std::uint32_t, std::uint32_t>> sorted = edges;
@@ -102,7 +115,8 @@ ObjectGraph graphFromEdges(std::uint32_t nodeCount, const std::vector<std::pair<
     std::size_t next = 0;
     for (std::uint32_t i = 0; i < nodeCount; ++i) {
         builder.beginEdges(NodeId(i));
-        for (; next < sorted.size() && sorted[next].first == i; ++next) builder.addEdge(NodeId(sorted[next].second));
+        for (; next < sorted.size() && sorted[next].first == i; ++next)
+            builder.addEdge(NodeId(sorted[next].second));
     }
     if (next != sorted.size()) throw common::Error("object graph: edge from a missing node");
     for (const Root& root : roots) builder.addRoot(root);

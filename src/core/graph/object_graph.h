@@ -93,7 +93,8 @@ private:
 
 // Builds a graph from an edge list (tests and the snapshot file). Throws common::Error when an
 // edge, root or type column does not fit the node count.
-ObjectGraph graphFromEdges(std::uint32_t nodeCount, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& edges,
+ObjectGraph graphFromEdges(std::uint32_t nodeCount,
+                           const std::vector<std::pair<std::uint32_t, std::uint32_t>>& edges,
                            const std::vector<std::uint64_t>& sizes, const std::vector<std::uint32_t>& types,
                            const std::vector<Root>& roots, const std::vector<std::uint64_t>& addresses = {});
 

@@ -20,7 +20,8 @@ ShortestPaths::ShortestPaths(const ObjectGraph& graph) : m_parent(graph.nodeCoun
     }
 }
 
-void ShortestPaths::searchFrom(const ObjectGraph& graph, std::vector<std::uint32_t>& queue, std::size_t head) {
+void ShortestPaths::searchFrom(const ObjectGraph& graph, std::vector<std::uint32_t>& queue,
+                               std::size_t head) {
     for (; head < queue.size(); ++head) {
         std::uint32_t node = queue[head];
         for (std::uint32_t child : graph.successors(NodeId(node))) {

@@ -55,7 +55,8 @@ public:
     std::vector<T> column(const char* what) {
         std::size_t at = m_cursor.offset();
         auto count = fixed<std::uint64_t>();
-        if (count > m_cursor.remaining() / sizeof(T)) throw common::FormatError(std::string("bad ") + what + " length", at);
+        if (count > m_cursor.remaining() / sizeof(T))
+            throw common::FormatError(std::string("bad ") + what + " length", at);
         std::vector<T> values(count);
         std::string_view raw = m_cursor.bytes(count * sizeof(T));
         if (count) std::memcpy(values.data(), raw.data(), raw.size());
@@ -64,7 +65,8 @@ public:
     std::vector<std::string> strings(const char* what) {
         std::size_t at = m_cursor.offset();
         auto count = fixed<std::uint64_t>();
-        if (count > m_cursor.remaining() / 8) throw common::FormatError(std::string("bad ") + what + " count", at);
+        if (count > m_cursor.remaining() / 8)
+            throw common::FormatError(std::string("bad ") + what + " count", at);
         std::vector<std::string> values;
         values.reserve(count);
         for (std::uint64_t i = 0; i < count; ++i) {
@@ -81,7 +83,9 @@ public:
         return out;
     }
     std::size_t offset() const { return m_cursor.offset(); }
-    [[noreturn]] void fail(const std::string& what) const { throw common::FormatError(what, m_cursor.offset()); }
+    [[noreturn]] void fail(const std::string& what) const {
+        throw common::FormatError(what, m_cursor.offset());
+    }
 
 private:
     void check(const char* what) {
@@ -188,9 +192,11 @@ void checkReferences(const SnapshotData& data, Reader& r) {
         if (root.label >= data.rootLabels.size()) r.fail("root without a label");
     }
     for (const PathLabel& l : data.pathLabels) {
-        if (l.label >= data.strings.size() || l.owner >= data.strings.size()) r.fail("path label without text");
+        if (l.label >= data.strings.size() || l.owner >= data.strings.size())
+            r.fail("path label without text");
     }
-    bool sized = (data.sequences.empty() || data.sequences.size() == n) && (data.stacks.empty() || data.stacks.size() == n) &&
+    bool sized = (data.sequences.empty() || data.sequences.size() == n) &&
+                 (data.stacks.empty() || data.stacks.size() == n) &&
                  (data.pathLabels.empty() || data.pathLabels.size() == n);
     if (!sized) r.fail("per-object columns disagree with the object count");
 }

@@ -1,0 +1,94 @@
+#pragma once
+// One heap snapshot: the object graph with its type names and root labels, the graph analyses
+// (computed on first use), and, while the snapshot is live in its process, labelled paths over
+// the real objects. Every access to an object first proves it is still alive (it is a root found
+// again, or it was reached from a proven object through a reference found again), so an old
+// snapshot never reads freed memory.
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/graph/census.h"
+#include "core/graph/diff.h"
+#include "core/graph/dominators.h"
+#include "core/graph/paths.h"
+#include "core/graph/snapshot_file.h"
+#include "core/heap/heap_compat.h"
+#include "core/heap/labels.h"
+
+namespace memhound::heap {
+
+using graph::NodeId;
+
+// Per type id: the type object's address (compared, never followed) and its preheader size.
+struct TypeMeta {
+    std::uintptr_t address = 0;
+    std::uint8_t preheader = 0;
+};
+
+struct PathStep {
+    EdgeKind kind = EdgeKind::Other;
+    std::string text;
+    std::string owner;
+    NodeId to;
+};
+
+struct LabelledPath {
+    std::uint32_t root = 0;       // index into graph().roots()
+    NodeId start;                 // the root's node
+    std::vector<PathStep> steps;  // connector steps included; callers hide them
+};
+
+class HeapSnapshot {
+public:
+    HeapSnapshot(graph::SnapshotData data, std::vector<TypeMeta> types, bool live);
+
+    const graph::ObjectGraph& graph() const { return m_data.graph; }
+    const graph::SnapshotData& data() const { return m_data; }
+    bool live() const { return m_live; }
+    const std::string& typeName(NodeId node) const { return m_data.typeNames[graph().type(node).value]; }
+
+    // Graph analyses, computed once (safe without the GIL: they touch no object).
+    const graph::DominatorTree& dominators();
+    const graph::ShortestPaths& paths();
+
+    std::optional<NodeId> nodeOfObject(PyObject* obj) const;
+    std::optional<NodeId> nodeOfAllocation(std::uint64_t address);
+    // The object of `node` if it is provably the same live object, else nullptr (borrowed).
+    PyObject* liveObject(NodeId node);
+
+    std::optional<LabelledPath> pathTo(NodeId node);
+    // A shortest reference cycle through `node` as steps ending back at `node`.
+    std::optional<std::vector<PathStep>> cycleOf(NodeId node);
+
+    // Joins the tracer's live allocations (address, seq, stack) to nodes by allocation address.
+    void setAllocations(
+        const std::vector<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>>& allocations);
+    const std::vector<std::uint64_t>& sequences() const { return m_data.sequences; }
+
+    // Labels every shortest-path edge (for offline use), then writes the file.
+    void save(const std::string& path);
+
+private:
+    std::uintptr_t objectAddress(NodeId node) const;
+    PyObject* provenRoot(std::uint32_t rootIndex);
+    bool isTracked(PyObject* obj) const;
+    PyObject* labelSteps(PyObject* first, PyObject* before, const std::vector<NodeId>& nodes,
+                         std::vector<PathStep>& steps);
+    void storedSteps(const std::vector<NodeId>& nodes, std::vector<PathStep>& steps) const;
+    void computePathLabels();
+    std::uint32_t intern(const std::string& text);
+
+    graph::SnapshotData m_data;
+    std::vector<TypeMeta> m_types;
+    bool m_live;
+    std::unique_ptr<graph::DominatorTree> m_dominators;
+    std::unique_ptr<graph::ShortestPaths> m_paths;
+    std::mutex m_analysisLock;               // the analyses may be computed by a thread without the GIL
+    std::vector<std::uint32_t> m_byAddress;  // node ids sorted by allocation address, on first use
+    std::unordered_map<std::string, std::uint32_t> m_stringIndex;
+};
+
+}  // namespace memhound::heap

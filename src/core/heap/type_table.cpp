@@ -1,0 +1,154 @@
+#include "core/heap/type_table.h"
+
+namespace memhound::heap {
+
+namespace {
+
+std::uint64_t objectDefaultSize(PyObject* obj) {
+    PyTypeObject* type = Py_TYPE(obj);
+    std::uint64_t size = static_cast<std::uint64_t>(type->tp_basicsize);
+    if (type->tp_itemsize > 0) size += static_cast<std::uint64_t>(Py_SIZE(obj) * type->tp_itemsize);
+    return size;
+}
+
+// Which __sizeof__ an instance of `type` would run: the one found on the type's MRO.
+SizeRule ruleFor(PyTypeObject* type, PyObject* method, PyCFunction& cfunc) {
+    if (type == &PyUnicode_Type) return SizeRule::AsciiStr;
+    if (type == &PyLong_Type) return SizeRule::Int;
+    if (type == &PyDict_Type) return SizeRule::Dict;
+    if (type == &PyList_Type) return SizeRule::List;
+    PyObject* objectMethod = _PyType_Lookup(&PyBaseObject_Type, &_Py_ID(__sizeof__));
+    if (method == nullptr || method == objectMethod) return SizeRule::ObjectDefault;
+    if (Py_IS_TYPE(method, &PyMethodDescr_Type)) {
+        PyMethodDef* def = reinterpret_cast<PyMethodDescrObject*>(method)->d_method;
+        if ((def->ml_flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS)) ==
+            METH_NOARGS) {
+            cfunc = def->ml_meth;
+            return SizeRule::CMethod;
+        }
+    }
+    return SizeRule::PythonMethod;
+}
+
+std::uint64_t callCMethod(PyObject* obj, PyCFunction method) {
+    PyObject* result = method(obj, nullptr);
+    Py_ssize_t size = result ? PyLong_AsSsize_t(result) : -1;
+    Py_XDECREF(result);
+    if (size < 0) {
+        PyErr_Clear();
+        return objectDefaultSize(obj);
+    }
+    return static_cast<std::uint64_t>(size);
+}
+
+std::uint64_t strSize(PyObject* obj, PyCFunction fallback) {
+    auto* ascii = reinterpret_cast<PyASCIIObject*>(obj);
+    if (ascii->state.compact && ascii->state.ascii && ascii->wstr == nullptr) {
+        return sizeof(PyASCIIObject) + static_cast<std::uint64_t>(ascii->length) + 1;
+    }
+    return callCMethod(obj, fallback);
+}
+
+std::uint64_t intSize(PyObject* obj) {
+    Py_ssize_t digits = Py_SIZE(obj) < 0 ? -Py_SIZE(obj) : Py_SIZE(obj);
+    return offsetof(PyLongObject, ob_digit) + static_cast<std::uint64_t>(digits) * sizeof(digit);
+}
+
+}  // namespace
+
+TypeInfo TypeTable::describe(PyTypeObject* type) {
+    TypeInfo info;
+    info.type = type;
+    info.id = TypeId(static_cast<std::uint32_t>(m_types.size()));
+    info.preheader = static_cast<std::uint8_t>(compat::preheaderSize(type));
+    PyObject* method = _PyType_Lookup(type, &_Py_ID(__sizeof__));
+    info.rule = ruleFor(type, method, info.method);
+    if (info.rule == SizeRule::AsciiStr) {
+        info.method = reinterpret_cast<PyMethodDescrObject*>(method)->d_method->ml_meth;
+    }
+    m_types.push_back(type);
+    return info;
+}
+
+std::string TypeTable::nameOf(TypeId id) const {
+    PyTypeObject* type = m_types[id.value];
+    if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE)) return type->tp_name;
+    std::string qualname = utf8Of(reinterpret_cast<PyHeapTypeObject*>(type)->ht_qualname);
+    PyObject* module = type->tp_dict ? PyDict_GetItemWithError(type->tp_dict, compat::moduleKey()) : nullptr;
+    PyErr_Clear();
+    if (module == nullptr || !PyUnicode_Check(module)) return qualname;
+    std::string moduleName = utf8Of(module);
+    return moduleName == "builtins" ? qualname : moduleName + "." + qualname;
+}
+
+bool nativeShallowSize(PyObject* obj, const TypeInfo& info, std::uint64_t& size) {
+    std::uint64_t body = 0;
+    switch (info.rule) {
+        case SizeRule::ObjectDefault:
+            body = objectDefaultSize(obj);
+            break;
+        case SizeRule::AsciiStr:
+            body = strSize(obj, info.method);
+            break;
+        case SizeRule::Int:
+            body = intSize(obj);
+            break;
+        case SizeRule::Dict:
+            body = static_cast<std::uint64_t>(_PyDict_SizeOf(reinterpret_cast<PyDictObject*>(obj)));
+            break;
+        case SizeRule::List:
+            body = sizeof(PyListObject) +
+                   static_cast<std::uint64_t>(reinterpret_cast<PyListObject*>(obj)->allocated) *
+                       sizeof(PyObject*);
+            break;
+        case SizeRule::CMethod:
+            body = callCMethod(obj, info.method);
+            break;
+        case SizeRule::PythonMethod:
+            return false;
+    }
+    size = body + info.preheader;
+    return true;
+}
+
+std::uint64_t pythonShallowSize(PyObject* obj, const TypeInfo& info) {
+    std::uint64_t size = 0;
+    if (nativeShallowSize(obj, info, size)) return size;
+    PyObject* method = _PyType_Lookup(info.type, &_Py_ID(__sizeof__));
+    Py_ssize_t body = -1;
+    if (method != nullptr) {
+        Py_INCREF(method);
+        Py_INCREF(obj);  // a __sizeof__ written in Python may drop the last other reference
+        descrgetfunc get = Py_TYPE(method)->tp_descr_get;
+        PyObject* bound = get ? get(method, obj, reinterpret_cast<PyObject*>(info.type)) : Py_NewRef(method);
+        PyObject* result = bound ? PyObject_CallNoArgs(bound) : nullptr;
+        body = result ? PyLong_AsSsize_t(result) : -1;
+        Py_XDECREF(result);
+        Py_XDECREF(bound);
+        Py_DECREF(obj);
+        Py_DECREF(method);
+    }
+    if (body < 0) {
+        PyErr_Clear();
+        body = static_cast<Py_ssize_t>(objectDefaultSize(obj));
+    }
+    return static_cast<std::uint64_t>(body) + info.preheader;
+}
+
+std::string utf8Of(PyObject* str) {
+    if (str == nullptr || !PyUnicode_Check(str)) return {};
+    if (PyUnicode_IS_ASCII(str)) {
+        return {reinterpret_cast<const char*>(PyUnicode_DATA(str)),
+                static_cast<std::size_t>(PyUnicode_GET_LENGTH(str))};
+    }
+    PyObject* bytes = PyUnicode_AsEncodedString(str, "utf-8", "backslashreplace");
+    if (bytes == nullptr) {
+        PyErr_Clear();
+        return "?";
+    }
+    std::string text(PyBytes_AS_STRING(bytes), static_cast<std::size_t>(PyBytes_GET_SIZE(bytes)));
+    Py_DECREF(bytes);
+    return text;
+}
+
+}  // namespace memhound::heap
