@@ -6,8 +6,9 @@
 #endif
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <frameobject.h>
 #include <internal/pycore_frame.h>
+
+#include <pthread.h>
 
 #if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
 #error "memhound's recorder reads CPython 3.11 frames; other versions are not supported"
@@ -16,27 +17,30 @@
 namespace memhound::record::compat {
 
 using Frame = _PyInterpreterFrame;
+using EvalFrameFunction = _PyFrameEvalFunction;
 
 // The thread state of the thread holding the GIL (or NULL), without the checks of PyThreadState_Get.
 inline PyThreadState* gilHolder() { return _PyThreadState_UncheckedGet(); }
 
-// True when the calling thread holds the GIL: its own thread state is the running one.
+// True when the calling thread holds the GIL: the running thread state was made by this thread.
+// (A thread state handed to another thread reads as "no GIL": such events just lose their stack.)
 inline bool holdsGil(PyThreadState* running) {
-    return running != nullptr && PyGILState_GetThisThreadState() == running;
+    return running != nullptr && running->thread_id == static_cast<unsigned long>(pthread_self());
 }
 
-// Frames still setting up their cells (before the first RESUME) are skipped, like tracebacks do.
-inline Frame* completeFrameFrom(Frame* frame) {
-    while (frame != nullptr && _PyFrame_IsIncomplete(frame)) frame = frame->previous;
-    return frame;
-}
-
-inline Frame* topFrame(PyThreadState* tstate) { return completeFrameFrom(tstate->cframe->current_frame); }
-inline Frame* callerFrame(Frame* frame) { return completeFrameFrom(frame->previous); }
+// Every linked frame counts, including one still in its prologue (making cells, offset -1 or
+// before its RESUME): allocations made there belong to that function.
+inline Frame* topFrame(PyThreadState* tstate) { return tstate->cframe->current_frame; }
+inline Frame* callerFrame(Frame* frame) { return frame->previous; }
 inline PyCodeObject* frameCode(Frame* frame) { return frame->f_code; }
 // Code units (2 bytes) from the start of co_code; -1 before the first instruction.
 inline int instructionOffset(Frame* frame) { return _PyInterpreterFrame_LASTI(frame); }
 
-inline Py_tracefunc profileFunction(PyThreadState* tstate) { return tstate->c_profilefunc; }
+// PEP 523 frame evaluation: the interpreter-wide function that runs every (non-inlined) frame.
+// Setting one makes the 3.11 interpreter call it for every Python call and generator resume.
+inline EvalFrameFunction evalFrameFunction() { return _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()); }
+inline void setEvalFrameFunction(EvalFrameFunction function) {
+    _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), function);
+}
 
 }  // namespace memhound::record::compat

@@ -2,14 +2,17 @@
 
 #include "core/record/hooks.h"
 
+#include <atomic>
+
 #include "core/record/py_text.h"
+#include "core/record/sampling.h"
 #include "core/record/session.h"
 #include "core/record/thread_recorder.h"
 
 namespace memhound::record {
 
-thread_local ThreadRecorder* t_recorder __attribute__((tls_model("initial-exec"))) = nullptr;
-thread_local bool t_inRecorder __attribute__((tls_model("initial-exec"))) = false;
+constinit thread_local ThreadRecorder* t_recorder __attribute__((tls_model("initial-exec"))) = nullptr;
+constinit thread_local bool t_inRecorder __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
 
@@ -23,6 +26,14 @@ struct ThreadExitWatch {
 };
 thread_local ThreadExitWatch t_exitWatch;
 
+// Sampled mode: the thread's byte countdown, usable with or without the GIL. Reconfigured when
+// the session generation changes (a new start, a following fork child).
+struct ThreadSampler {
+    std::uint64_t generation = 0;
+    PoissonSampler sampler;
+};
+constinit thread_local ThreadSampler t_sampler __attribute__((tls_model("initial-exec")));
+
 // The allocators installed before ours, per domain (index = PyMemAllocatorDomain). Written only
 // by installAllocators under the GIL before our hooks are visible; read by the hooks.
 PyMemAllocatorEx g_previous[3];
@@ -32,37 +43,44 @@ bool g_hooked[3] = {false, false, false};
 using format::EventKind;
 using format::RawEvent;
 
-void recordAllocWithRecorder(ThreadRecorder& recorder, PyThreadState* running, common::Allocator kind, void* address,
-                             std::size_t size) {
-    if (Session::sampleBytes() != 0) {
-        if (!recorder.sampler().shouldSample(size)) return;
-        Session::instance().sampled().insert(reinterpret_cast<std::uintptr_t>(address));
+bool sampleAllocation(std::size_t size) {
+    if (t_sampler.generation != Session::generation()) [[unlikely]] {
+        t_sampler.generation = Session::generation();
+        const auto seed = static_cast<std::uint64_t>(pthread_self()) ^ static_cast<std::uint64_t>(wallClockNs());
+        t_sampler.sampler.configure(Session::sampleBytes(), seed);
     }
-    const bool depthTracked = compat::profileFunction(running) == &profileHook;
-    const common::StackId stack = recorder.stacks().capture(running, depthTracked, recorder.definitions());
-    recorder.push(RawEvent{reinterpret_cast<std::uint64_t>(address), size, Session::takeSeq(), stack.value,
-                           EventKind::Alloc, kind, 0});
+    return t_sampler.sampler.shouldSample(size);
+}
+
+// Cheap filters run before anything else: in sampled mode most events stop here.
+inline bool wantsAlloc(std::size_t size) { return Session::sampleBytes() == 0 || sampleAllocation(size); }
+inline bool wantsFree(void* address) {
+    return Session::sampleBytes() == 0 ||
+           Session::instance().sampled().mayContain(reinterpret_cast<std::uintptr_t>(address));
 }
 
 void recordAlloc(common::Allocator kind, void* address, std::size_t size) {
     Session& session = Session::instance();
+    if (Session::sampleBytes() != 0) session.sampled().insert(reinterpret_cast<std::uintptr_t>(address));
     PyThreadState* running = compat::gilHolder();
+    RawEvent event{reinterpret_cast<std::uint64_t>(address), size, 0, 0, EventKind::Alloc, kind, 0};
     if (ThreadRecorder* recorder = session.recorderFor(running)) {
-        recordAllocWithRecorder(*recorder, running, kind, address, size);
+        event.stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions()).value;
+        event.seq = Session::takeSeq();
+        recorder->push(event);
         return;
     }
-    session.recordWithoutGil(RawEvent{reinterpret_cast<std::uint64_t>(address), size, 0, 0, EventKind::Alloc, kind, 0});
+    session.recordWithoutGil(event);
 }
 
 // seq is the event's sequence number when already taken (realloc), else 0.
 void recordFree(common::Allocator kind, void* address, std::uint64_t seq) {
     Session& session = Session::instance();
     if (Session::sampleBytes() != 0 && !session.sampled().erase(reinterpret_cast<std::uintptr_t>(address))) return;
-    const RawEvent event{reinterpret_cast<std::uint64_t>(address), 0, seq, 0, EventKind::Free, kind, 0};
+    RawEvent event{reinterpret_cast<std::uint64_t>(address), 0, seq, 0, EventKind::Free, kind, 0};
     if (ThreadRecorder* recorder = session.recorderFor(compat::gilHolder())) {
-        RawEvent numbered = event;
-        if (numbered.seq == 0) numbered.seq = Session::takeSeq();
-        recorder->push(numbered);
+        if (event.seq == 0) event.seq = Session::takeSeq();
+        recorder->push(event);
         return;
     }
     session.recordWithoutGil(event);
@@ -77,7 +95,7 @@ void* hookMalloc(void*, std::size_t size) {
     if (t_inRecorder) return previous.malloc(previous.ctx, size);
     t_inRecorder = true;
     void* address = previous.malloc(previous.ctx, size);
-    if (address != nullptr && Session::recording()) recordAlloc(kAllocatorOf<Domain>, address, size);
+    if (address != nullptr && Session::recording() && wantsAlloc(size)) recordAlloc(kAllocatorOf<Domain>, address, size);
     t_inRecorder = false;
     return address;
 }
@@ -88,7 +106,8 @@ void* hookCalloc(void*, std::size_t count, std::size_t size) {
     if (t_inRecorder) return previous.calloc(previous.ctx, count, size);
     t_inRecorder = true;
     void* address = previous.calloc(previous.ctx, count, size);
-    if (address != nullptr && Session::recording()) recordAlloc(kAllocatorOf<Domain>, address, count * size);
+    if (address != nullptr && Session::recording() && wantsAlloc(count * size))
+        recordAlloc(kAllocatorOf<Domain>, address, count * size);
     t_inRecorder = false;
     return address;
 }
@@ -100,12 +119,13 @@ void* hookRealloc(void*, void* old, std::size_t size) {
     if (t_inRecorder) return previous.realloc(previous.ctx, old, size);
     t_inRecorder = true;
     const bool recording = Session::recording();
+    const bool tracksOld = recording && old != nullptr && wantsFree(old);
     // The free is numbered before the old block can be handed to another thread by realloc.
-    const std::uint64_t freeSeq = recording && old != nullptr ? Session::takeSeq() : 0;
+    const std::uint64_t freeSeq = tracksOld ? Session::takeSeq() : 0;
     void* address = previous.realloc(previous.ctx, old, size);
     if (address != nullptr && recording) {
-        if (old != nullptr) recordFree(kAllocatorOf<Domain>, old, freeSeq);
-        recordAlloc(kAllocatorOf<Domain>, address, size);
+        if (tracksOld) recordFree(kAllocatorOf<Domain>, old, freeSeq);
+        if (wantsAlloc(size)) recordAlloc(kAllocatorOf<Domain>, address, size);
     }
     t_inRecorder = false;
     return address;
@@ -117,7 +137,7 @@ void hookFree(void*, void* address) {
     if (t_inRecorder) return previous.free(previous.ctx, address);
     t_inRecorder = true;
     // Recorded before the block is released, so its number precedes any reuse of the address.
-    if (address != nullptr && Session::recording()) recordFree(kAllocatorOf<Domain>, address, 0);
+    if (address != nullptr && Session::recording() && wantsFree(address)) recordFree(kAllocatorOf<Domain>, address, 0);
     previous.free(previous.ctx, address);
     t_inRecorder = false;
 }
@@ -129,20 +149,35 @@ PyMemAllocatorEx hooksOf(void* ctx) {
 using HookFactory = PyMemAllocatorEx (*)(void*);
 constexpr HookFactory kHooks[3] = {&hooksOf<0>, &hooksOf<1>, &hooksOf<2>};
 
+// The frame evaluation function that ran frames before ours; ours calls it. Written under the GIL.
+compat::EvalFrameFunction g_previousEvalFrame = nullptr;
+// Whether captures may trust the depth counts (written under the GIL, read by captures), and
+// whether our hook is in the interpreter's chain (it may stay there below another tool's hook).
+std::atomic<bool> g_frameHookInstalled{false};
+bool g_frameHookInChain = false;
+
+// Counts frames in and out for the stack cache of the thread's recorder.
+PyObject* frameHook(PyThreadState* tstate, compat::Frame* frame, int throwflag) {
+    // The recorder at entry is the one to tell about the exit (it may be created meanwhile).
+    ThreadRecorder* recorder = t_recorder;
+    if (recorder != nullptr) recorder->stacks().onCall();
+    PyObject* result = g_previousEvalFrame(tstate, frame, throwflag);
+    if (recorder != nullptr) recorder->stacks().onReturn();
+    return result;
+}
+
 // Installed with threading.setprofile: runs once in each new thread, on its first Python event.
 PyObject* threadStartHook(PyObject*, PyObject*) {
+    PyEval_SetProfile(nullptr, nullptr);
     if (Session::recording()) {
-        PyEval_SetProfile(&profileHook, nullptr);
         RecorderGuard guard;
         reportCurrentThreadName();
-    } else {
-        PyEval_SetProfile(nullptr, nullptr);
     }
     Py_RETURN_NONE;
 }
 
 PyMethodDef g_threadStartHookDef = {"_memhound_thread_start", &threadStartHook, METH_VARARGS,
-                                    "memhound: installs the recorder's profile function in a new thread"};
+                                    "memhound: reports a new thread's name to the recorder, then removes itself"};
 
 PyObject* threadStartHookObject() {
     static PyObject* hook = PyCFunction_New(&g_threadStartHookDef, nullptr);  // kept for the process lifetime
@@ -158,16 +193,13 @@ PyObject* threadingCall(const char* function, PyObject* argument) {
     return result;
 }
 
-void setThreadingProfile(PyObject* hook) {
-    PyObject* result = threadingCall("setprofile", hook);
-    if (result == nullptr) PyErr_Clear();
+// Replaces threading's profile hook when it is `expected`; errors are dropped (best effort).
+void swapThreadingProfile(PyObject* expected, PyObject* replacement) {
+    PyObject* current = threadingCall("getprofile", nullptr);
+    PyObject* result = current == expected ? threadingCall("setprofile", replacement) : nullptr;
     Py_XDECREF(result);
-}
-
-template <typename Visit>
-void forEachThreadState(Visit visit) {
-    PyInterpreterState* interpreter = PyThreadState_GetInterpreter(PyThreadState_Get());
-    for (PyThreadState* t = PyInterpreterState_ThreadHead(interpreter); t != nullptr; t = PyThreadState_Next(t)) visit(t);
+    Py_XDECREF(current);
+    PyErr_Clear();
 }
 
 }  // namespace
@@ -201,48 +233,28 @@ void restoreAllocators() {
     }
 }
 
-void installProfilers() {
-    // A thread that already has a profiler keeps it; its captures then always walk the full stack.
-    forEachThreadState([](PyThreadState* t) {
-        if (compat::profileFunction(t) == nullptr && _PyEval_SetProfile(t, &profileHook, nullptr) < 0) PyErr_Clear();
-    });
-    PyObject* current = threadingCall("getprofile", nullptr);
-    if (current == nullptr) {
-        PyErr_Clear();
-        return;
+void installFrameHook() {
+    if (!g_frameHookInChain) {
+        g_previousEvalFrame = compat::evalFrameFunction();
+        compat::setEvalFrameFunction(&frameHook);
+        g_frameHookInChain = true;
     }
-    if (current == Py_None) setThreadingProfile(threadStartHookObject());
-    Py_DECREF(current);
+    g_frameHookInstalled = true;
 }
 
-void uninstallProfilers() {
-    forEachThreadState([](PyThreadState* t) {
-        if (compat::profileFunction(t) == &profileHook && _PyEval_SetProfile(t, nullptr, nullptr) < 0) PyErr_Clear();
-    });
-    PyObject* current = threadingCall("getprofile", nullptr);
-    if (current == nullptr) {
-        PyErr_Clear();
-        return;
-    }
-    if (current == threadStartHookObject()) setThreadingProfile(Py_None);
-    Py_DECREF(current);
+void restoreFrameHook() {
+    g_frameHookInstalled = false;
+    // A hook installed above ours since then still calls ours, which keeps passing frames on.
+    if (compat::evalFrameFunction() != &frameHook) return;
+    compat::setEvalFrameFunction(g_previousEvalFrame);
+    g_frameHookInChain = false;
 }
 
-int profileHook(PyObject*, PyFrameObject*, int what, PyObject*) {
-    if (what != PyTrace_CALL && what != PyTrace_RETURN) return 0;
-    if (!Session::recording()) [[unlikely]] {
-        // Tracing ended without reaching this thread (fork child, write failure): step aside.
-        PyEval_SetProfile(nullptr, nullptr);
-        return 0;
-    }
-    if (ThreadRecorder* recorder = t_recorder) {
-        if (what == PyTrace_CALL)
-            recorder->stacks().onCall();
-        else
-            recorder->stacks().onReturn();
-    }
-    return 0;
-}
+bool frameHookInstalled() { return g_frameHookInstalled.load(std::memory_order_relaxed); }
+
+// A program that set its own threading profile hook keeps it; its threads are named at flush and stop.
+void installThreadNameHook() { swapThreadingProfile(Py_None, threadStartHookObject()); }
+void restoreThreadNameHook() { swapThreadingProfile(threadStartHookObject(), Py_None); }
 
 void reportCurrentThreadName() {
     PyObject *type, *value, *traceback;

@@ -1,6 +1,6 @@
 #pragma once
 // The recorder's entry points into the interpreter: PyMem allocator hooks for the three
-// domains, the profile function that counts frame depth, and the thread-start hook.
+// domains, the frame-evaluation hook that counts frame depth, and the thread-start hook.
 // Include compat.h first.
 #include "core/record/compat.h"
 
@@ -9,10 +9,10 @@ namespace memhound::record {
 class ThreadRecorder;
 
 // The calling thread's recorder (null until its first event). Initial-exec TLS: one load.
-extern thread_local ThreadRecorder* t_recorder __attribute__((tls_model("initial-exec")));
+extern constinit thread_local ThreadRecorder* t_recorder __attribute__((tls_model("initial-exec")));
 // Set while the thread is inside the recorder (or calling the previous allocator, or running
 // the tool's own Python calls): allocations made meanwhile are not traced.
-extern thread_local bool t_inRecorder __attribute__((tls_model("initial-exec")));
+extern constinit thread_local bool t_inRecorder __attribute__((tls_model("initial-exec")));
 
 class RecorderGuard {
 public:
@@ -30,11 +30,14 @@ void watchThreadExit();
 
 void installAllocators();
 void restoreAllocators();
-// Full mode: the depth-counting profile function on every thread (not replacing another
-// profiler) and, through threading.setprofile, on threads started later.
-void installProfilers();
-void uninstallProfilers();
-int profileHook(PyObject* unused, PyFrameObject* frame, int what, PyObject* arg);
+// Full mode: the frame-evaluation hook that counts frame depth for the stack cache (chained to
+// any hook installed before). True while it is installed.
+void installFrameHook();
+void restoreFrameHook();
+bool frameHookInstalled();
+// Through threading.setprofile, a hook that reports each new thread's name once, then removes itself.
+void installThreadNameHook();
+void restoreThreadNameHook();
 // Reads the calling thread's threading name and tells the session (GIL held).
 void reportCurrentThreadName();
 

@@ -39,7 +39,7 @@ void SampledAddresses::insert(std::uintptr_t address) {
     unlock();
 }
 
-bool SampledAddresses::eraseSlow(std::uintptr_t address) {
+bool SampledAddresses::erase(std::uintptr_t address) {
     lock();
     const bool found = m_live.erase(address) != 0;
     if (found) {

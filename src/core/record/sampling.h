@@ -38,11 +38,12 @@ class SampledAddresses {
 public:
     SampledAddresses();
     void insert(std::uintptr_t address);
-    // Removes the address if it was sampled; true when it was.
-    bool erase(std::uintptr_t address) {
-        if (m_counters[bucketOf(address)].load(std::memory_order_relaxed) == 0) return false;
-        return eraseSlow(address);
+    // False when the address is certainly not sampled (no lock taken).
+    bool mayContain(std::uintptr_t address) const {
+        return m_counters[bucketOf(address)].load(std::memory_order_relaxed) != 0;
     }
+    // Removes the address if it was sampled; true when it was.
+    bool erase(std::uintptr_t address);
     void clear();
     // Fork support: the forking thread holds the lock across fork() so the child sees a consistent set.
     void lock();
@@ -53,7 +54,6 @@ private:
     static std::size_t bucketOf(std::uintptr_t address) {
         return static_cast<std::size_t>((address >> 4) * 0x9e3779b97f4a7c15ULL >> (64 - 17));
     }
-    bool eraseSlow(std::uintptr_t address);
 
     std::unique_ptr<std::atomic<std::uint16_t>[]> m_counters;
     std::atomic_flag m_lock = ATOMIC_FLAG_INIT;

@@ -59,10 +59,7 @@ std::vector<std::pair<std::uint64_t, std::string>> threadingNames() {
 
 }  // namespace
 
-Session& Session::instance() {
-    static Session* session = new Session();
-    return *session;
-}
+Session* const Session::s_instance = new Session();
 
 // ---------------------------------------------------------------- hot path
 
@@ -82,7 +79,7 @@ ThreadRecorder* Session::createRecorder(PyThreadState* running) {
         m_registry.push_back(recorder);
         name = nameOfLocked(recorder->ident());
     }
-    recorder->beginCapture(common::ThreadId{m_nextThreadId.fetch_add(1)}, name, s_sampleBytes);
+    recorder->beginCapture(common::ThreadId{m_nextThreadId.fetch_add(1)}, name);
     t_recorder = recorder;
     watchThreadExit();
     return recorder;
@@ -90,9 +87,7 @@ ThreadRecorder* Session::createRecorder(PyThreadState* running) {
 
 void Session::recordWithoutGil(const format::RawEvent& event) {
     lockNoGil();
-    const bool sampledOut = event.kind == format::EventKind::Alloc && s_sampleBytes != 0 &&
-                            !m_noGil.sampler.shouldSample(event.size);
-    if (recording() && !sampledOut) {
+    if (recording()) {
         if (event.kind == format::EventKind::Alloc && s_sampleBytes != 0) m_sampled.insert(event.address);
         format::RawEvent& slot = m_noGil.events[m_noGil.count++];
         slot = event;
@@ -165,6 +160,7 @@ void Session::start(const TraceOptions& options) {
     m_basePath = options.path;
     m_followFork = options.followFork;
     s_sampleBytes = options.sampleBytes;
+    ++s_generation;
     m_header = format::Header{};
     m_header.pythonVersion = pythonVersion();
     m_header.argv = options.argv;
@@ -184,7 +180,8 @@ void Session::start(const TraceOptions& options) {
     m_started = true;
     s_recording.store(true);
     installAllocators();
-    if (s_sampleBytes == 0) installProfilers();
+    if (s_sampleBytes == 0) installFrameHook();
+    installThreadNameHook();
     registerForkHandlers();
 }
 
@@ -207,7 +204,8 @@ void Session::stop() {
     sampleThreadNames();
     s_recording.store(false);
     restoreAllocators();
-    uninstallProfilers();
+    restoreFrameHook();
+    restoreThreadNameHook();
     handOffAll(true);
     lockNoGil();
     handOffNoGil();
@@ -238,8 +236,7 @@ void Session::beginRecorders() {
     std::lock_guard lock(m_registryMutex);
     m_nextThreadId = 1;
     for (ThreadRecorder* recorder : m_registry)
-        recorder->beginCapture(common::ThreadId{m_nextThreadId.fetch_add(1)}, nameOfLocked(recorder->ident()),
-                               s_sampleBytes);
+        recorder->beginCapture(common::ThreadId{m_nextThreadId.fetch_add(1)}, nameOfLocked(recorder->ident()));
 }
 
 void Session::handOffAll(bool closing) {
@@ -278,7 +275,6 @@ void Session::resetNoGilBuffer() {
     m_noGil.count = 0;
     m_noGil.definitions.clear();
     format::encodeThread(m_noGil.definitions, format::ThreadRecord{common::ThreadId{0}, 0, kNoGilThreadName});
-    if (s_sampleBytes != 0) m_noGil.sampler.configure(s_sampleBytes, static_cast<std::uint64_t>(wallClockNs()));
     unlockNoGil();
 }
 
@@ -319,6 +315,7 @@ void Session::childAfterFork() {
         std::fprintf(stderr, "memhound: not tracing the forked child: %s\n", error.what());
         return stopInChild();
     }
+    ++s_generation;
     m_sampled.clear();
     resetNoGilBuffer();
     beginRecorders();
@@ -341,10 +338,11 @@ void Session::keepOnlyCurrentThread() {
 }
 
 // Child of fork without follow_fork: pass-through allocators, no writer, the parent's file untouched.
-// The profile functions step aside on their next event; code references are released at the next start.
+// Code references are released at the next start (Python calls are not allowed here).
 void Session::stopInChild() {
     s_recording.store(false);
     restoreAllocators();
+    restoreFrameHook();
     m_acceptingBatches = false;
     m_started = false;
 }

@@ -21,16 +21,18 @@ namespace memhound::record {
 class Session {
 public:
     // Never destroyed: allocator hooks may run in other threads during interpreter exit.
-    static Session& instance();
+    static Session& instance() { return *s_instance; }
 
     // --- hot path (allocator hooks) ---
     static bool recording() { return s_recording.load(std::memory_order_relaxed); }
     static std::uint64_t sampleBytes() { return s_sampleBytes; }
+    // Changes at every start (and in a following fork child): per-thread samplers reconfigure.
+    static std::uint64_t generation() { return s_generation; }
     static std::uint64_t takeSeq() { return s_nextSeq.fetch_add(1, std::memory_order_relaxed); }
     static std::uint64_t peekSeq() { return s_nextSeq.load(std::memory_order_relaxed); }
     // The calling thread's recorder when it holds the GIL (created on first use), else null.
     ThreadRecorder* recorderFor(PyThreadState* running);
-    // Events of threads that do not hold the GIL: spin-locked shared buffer, stack 0.
+    // Events of threads that do not hold the GIL (already sampled): spin-locked shared buffer, stack 0.
     void recordWithoutGil(const format::RawEvent& event);
     SampledAddresses& sampled() { return m_sampled; }
     // A full batch goes to the writer; returns an empty buffer for the caller.
@@ -59,7 +61,6 @@ private:
         EventBuffer events;
         std::size_t count = 0;
         std::string definitions;
-        PoissonSampler sampler;
     };
 
     void openCapture(const std::string& path);
@@ -81,6 +82,8 @@ private:
     static inline std::atomic<bool> s_recording{false};
     static inline std::atomic<std::uint64_t> s_nextSeq{1};
     static inline std::uint64_t s_sampleBytes = 0;
+    static inline std::uint64_t s_generation = 0;
+    static Session* const s_instance;
 
     // Set at start, read by any thread; changed only by start/stop/fork under the GIL.
     bool m_started = false;

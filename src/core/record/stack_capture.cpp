@@ -29,6 +29,10 @@ common::StackId StackCapture::capture(PyThreadState* tstate, bool depthTracked, 
         m_depth = m_valid = 0;
         return common::StackId{0};
     }
+    if (depthTracked && sameTopFrame(top)) {
+        refreshOffset(m_entries.back(), definitions);
+        return m_entries.back().node;
+    }
     if (!(depthTracked && captureIncremental(top, definitions))) captureFull(top, definitions);
     return m_entries.back().node;
 }
@@ -44,12 +48,17 @@ bool StackCapture::captureIncremental(compat::Frame* top, std::string& definitio
         m_scratch.push_back(frame);
         frame = compat::callerFrame(frame);
     }
-    Entry& junction = m_entries[static_cast<std::size_t>(valid) - 1];
+    const Entry& junction = m_entries[static_cast<std::size_t>(valid) - 1];
+    // One frame more than counted: a frame entered while the thread had no recorder yet.
+    if (frame != nullptr && frame != junction.frame) {
+        m_scratch.push_back(frame);
+        frame = compat::callerFrame(frame);
+    }
     if (frame != junction.frame || compat::frameCode(frame) != junction.code) return false;
     m_entries.resize(static_cast<std::size_t>(valid));
-    refreshOffset(junction, definitions);
+    refreshOffset(m_entries.back(), definitions);
     pushScratchFrames(definitions);
-    m_valid = m_depth;
+    m_depth = m_valid = static_cast<int>(m_entries.size());
     return true;
 }
 

@@ -14,12 +14,14 @@ namespace memhound::record {
 // Captures the calling thread's stack (GIL held) and interns it. New code objects and new
 // nodes are announced by appending CodeRecord/StackNodeRecord encodings to `definitions`.
 //
-// Consecutive captures reuse a cache of the last stack (root..top). A profile function keeps
-// m_depth (frames pushed minus popped) and m_valid (how many cached frames, from the root, are
-// known to be still on the stack; only the topmost of those may have moved on). A capture then
-// reads only the frames above m_valid plus the junction frame, and checks the junction's frame
-// pointer and code; any mismatch (counting drift, frames from before tracing, another profiler)
-// falls back to a full walk, so the result never depends on the counting being right.
+// Consecutive captures reuse a cache of the last stack (root..top). A frame-evaluation hook keeps
+// m_depth (frames entered minus frames left) and m_valid (how many cached frames, from the root,
+// are known to be still on the stack; only the topmost of those may have moved on). A capture
+// then reads only the frames above m_valid plus the junction frame, and checks the junction's
+// frame pointer and code; any mismatch (frames from before tracing, another frame hook, a thread
+// that had no recorder yet) falls back to a full walk that resets the counts. Linked frames are
+// live and have distinct addresses, so a miscount shows up as a junction mismatch unless a dead
+// cached frame's address and code were both reused.
 class StackCapture {
 public:
     common::StackId capture(PyThreadState* tstate, bool depthTracked, std::string& definitions);
@@ -44,6 +46,11 @@ private:
         common::StackId node;
     };
 
+    // The common case: no frame entered or left since the last capture, only the offset may differ.
+    bool sameTopFrame(compat::Frame* top) const {
+        return m_depth == m_valid && m_depth == static_cast<int>(m_entries.size()) && m_depth > 0 &&
+               m_entries.back().frame == top && m_entries.back().code == compat::frameCode(top);
+    }
     bool captureIncremental(compat::Frame* top, std::string& definitions);
     void captureFull(compat::Frame* top, std::string& definitions);
     // Pushes cache entries for m_scratch (root-most first) on top of the current entries.

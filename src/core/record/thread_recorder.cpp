@@ -9,13 +9,12 @@ namespace memhound::record {
 ThreadRecorder::ThreadRecorder(std::uint64_t ident, std::uint64_t nativeId, PyThreadState* tstate)
     : m_ident(ident), m_nativeId(nativeId), m_tstate(tstate), m_events(WriterThread::newBuffer()) {}
 
-void ThreadRecorder::beginCapture(common::ThreadId id, const std::string& name, std::uint64_t sampleBytes) {
+void ThreadRecorder::beginCapture(common::ThreadId id, const std::string& name) {
     m_id = id;
     m_name = name;
     m_count = 0;
     m_definitions.clear();
     m_stacks.reset();
-    if (sampleBytes != 0) m_sampler.configure(sampleBytes, m_ident ^ static_cast<std::uint64_t>(wallClockNs()));
     format::encodeThread(m_definitions, format::ThreadRecord{m_id, m_nativeId, m_name});
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The recording state of one thread: its event buffer, its side string of definitions, its
-// stack cache and its sampling countdown. Include compat.h before this header.
+// stack cache. Include compat.h before this header.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -8,7 +8,6 @@
 #include "core/common/ids.h"
 #include "core/format/records.h"
 #include "core/record/compat.h"
-#include "core/record/sampling.h"
 #include "core/record/stack_capture.h"
 #include "core/record/writer_thread.h"
 
@@ -25,11 +24,10 @@ public:
     PyThreadState* tstate() const { return m_tstate; }
     void setTstate(PyThreadState* tstate) { m_tstate = tstate; }
     StackCapture& stacks() { return m_stacks; }
-    PoissonSampler& sampler() { return m_sampler; }
     std::string& definitions() { return m_definitions; }
 
     // Starts a capture: a new thread id, the name announced, the stack tables empty.
-    void beginCapture(common::ThreadId id, const std::string& name, std::uint64_t sampleBytes);
+    void beginCapture(common::ThreadId id, const std::string& name);
     // Announces a new name (a ThreadRecord) when it differs from the last one.
     void rename(const std::string& name);
 
@@ -54,7 +52,6 @@ private:
     std::size_t m_count = 0;
     std::string m_definitions;
     StackCapture m_stacks;
-    PoissonSampler m_sampler;
 };
 
 }  // namespace memhound::record
