@@ -127,10 +127,6 @@ def test_the_most_specific_site_shows_the_leak_and_kinds_are_unioned():
 
 
 def test_open_resources_and_garbage_cycles_and_native_memory():
-    class Conn:
-        pass
-
-    conn = Conn()
     capture = FakeCapture(
         stacks={
             1: [(APP, 20, "connect")],
@@ -159,11 +155,12 @@ def test_open_resources_and_garbage_cycles_and_native_memory():
                 FakeStep("attribute", "prev", "app.Link"),
             ]
         },
-        objects={1: conn},
     )
     census = Census(
         by_object={
-            id(conn): OpenResource("sqlite3.Connection", "sqlite3.Connection ':memory:' (open)")
+            1: OpenResource(
+                "sqlite3.Connection", "sqlite3.Connection ':memory:' (open)", address=0x10
+            )
         }
     )
     analysis = Analysis(capture, snapshot, census, CHECKPOINTS)

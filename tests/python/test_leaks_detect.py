@@ -16,20 +16,25 @@ CASES_FILE = os.path.abspath(leak_cases.__file__)
 ITERATIONS = 12
 
 
-def leak_line(unit: str) -> int:
+def leak_lines(unit: str) -> set[int]:
+    """The lines marked `# LEAK: unit` (where what it leaks is allocated or kept)."""
     with open(CASES_FILE, encoding="utf-8") as source:
-        for number, line in enumerate(source, start=1):
-            if line.rstrip().endswith(f"# LEAK: {unit}"):
-                return number
-    raise LookupError(f"no '# LEAK: {unit}' marker in {CASES_FILE}")
+        marked = {
+            number
+            for number, line in enumerate(source, start=1)
+            if line.rstrip().endswith(f"# LEAK: {unit}")
+        }
+    if not marked:
+        raise LookupError(f"no '# LEAK: {unit}' marker in {CASES_FILE}")
+    return marked
 
 
 def matching(report: LeakReport, unit: str, kind: str) -> bool:
-    """A finding among the first 3 allocated at the unit's marked line, with that kind."""
-    line = leak_line(unit)
+    """A finding among the first 3 allocated at one of the unit's marked lines, with that kind."""
+    wanted = leak_lines(unit)
     for leak in report.leaks[:3]:
         lines = {frame.line for frame in leak.allocated_at if frame.file == CASES_FILE}
-        if line in lines and kind in leak.kinds:
+        if lines & wanted and kind in leak.kinds:
             return True
     return False
 

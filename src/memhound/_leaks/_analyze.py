@@ -10,7 +10,6 @@ path, type, and whether it is an open resource. Sites are then grouped into dist
 from __future__ import annotations
 
 import os
-import struct
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,21 +20,7 @@ from memhound._leaks._group import SiteEvidence, SiteGroup, group_sites
 from memhound._leaks._growth import Growth, window_for
 from memhound._leaks._kinds import TASK_TYPES, Retention, Step, classify, short_type
 from memhound._leaks._model import KIND_ORDER, CyclicGarbage, Frame, Leak, PathEdge, order_kinds
-from memhound._leaks._resources import Census, OpenResource, type_name
-
-# CPython 3.11 _PyType_PreHeaderSize: the GC header, then two pointers for a managed dict.
-_POINTER = struct.calcsize("P")
-_TPFLAGS_MANAGED_DICT = 1 << 4
-_TPFLAGS_HAVE_GC = 1 << 14
-
-
-def allocation_address(obj: object) -> int:
-    """The address the allocator returned for `obj` (what the tracer records)."""
-    flags = type(obj).__flags__
-    preheader = (2 * _POINTER if flags & _TPFLAGS_HAVE_GC else 0) + (
-        2 * _POINTER if flags & _TPFLAGS_MANAGED_DICT else 0
-    )
-    return id(obj) - preheader
+from memhound._leaks._resources import Census, OpenResource, allocation_address, type_name
 
 
 def trim_frames(frames: Iterable[dict[str, Any]]) -> tuple[Frame, ...]:
@@ -76,6 +61,7 @@ class Analysis:
         self.checkpoints = list(checkpoints)
         self._unreachable: set[int] | None = None
         self._live: dict[int, list[Allocation]] | None = None
+        self._resources: dict[int, OpenResource] | None = None
 
     # ---- live allocations and objects -------------------------------------------------------
 
@@ -88,6 +74,21 @@ class Analysis:
                 allocations.sort(key=lambda allocation: allocation.seq)
             self._live = by_stack
         return self._live
+
+    def resources_by_stack(self) -> dict[int, OpenResource]:
+        """Open resources whose object was allocated while tracing, by allocation stack."""
+        if self._resources is None:
+            stacks = {
+                allocation.address: stack
+                for stack, allocations in self.live_by_stack().items()
+                for allocation in allocations
+            }
+            self._resources = {
+                stacks[resource.address]: resource
+                for resource in self.census.by_object.values()
+                if resource.address in stacks
+            }
+        return self._resources
 
     def unreachable(self) -> set[int]:
         if self._unreachable is None:
@@ -111,7 +112,10 @@ class Analysis:
         frames = trim_frames(self.capture.stack_frames(growth.stack))
         if not frames:
             return None  # memhound's own bookkeeping between iterations
-        node = self.representative(growth.stack, iterations)
+        resource = self.resources_by_stack().get(growth.stack)
+        node = self.snapshot.node_of_allocation(resource.address) if resource else None
+        if node is None:
+            node = self.representative(growth.stack, iterations)
         base: dict[str, Any] = {
             "stack": growth.stack,
             "frames": frames,
@@ -119,7 +123,7 @@ class Analysis:
             "bytes_per_iteration": growth.bytes_per_iteration,
         }
         if node is None:
-            return Evidence(SiteEvidence(**base), None, None, None)
+            return Evidence(SiteEvidence(**base), None, None, resource)
         path = self.snapshot.path_to_node(node)
         retention = _retention(path) if path is not None else None
         site = SiteEvidence(
@@ -129,8 +133,6 @@ class Analysis:
             unreachable=path is None and node in self.unreachable(),
         )
         rendered = str(path) if path is not None else None
-        obj = self.snapshot.node_object(node)
-        resource = self.census.by_object.get(id(obj)) if obj is not None else None
         return Evidence(site, node, rendered, resource)
 
     def find_cycle(self, evidence: list[Evidence]) -> tuple[Evidence, str, list[PathEdge]] | None:
@@ -170,13 +172,21 @@ def render_cycle(first_owner: str, steps: Sequence[Any]) -> str:
     return " -> ".join(render_step(owner, step) for owner, step in zip(owners, steps))
 
 
+# Weak references grow with the objects they point to (a WeakSet of live threads, asyncio's set
+# of tasks) but keep nothing alive: when such a group is not the only leak, it is an echo of
+# another one and is left out.
+WEAK_TYPES = frozenset({"ReferenceType", "KeyedRef", "weakref"})
+
+
 def leaks_from(analysis: Analysis, growth: list[Growth], iterations: int) -> list[Leak]:
     """The distinct leaks among the growing sites, biggest first."""
     found = [analysis.evidence(item, iterations) for item in growth]
     evidence = [item for item in found if item is not None]
     by_stack = {item.site.stack: item for item in evidence}
     groups = group_sites([item.site for item in evidence])
-    return [_leak(analysis, group, [by_stack[s.stack] for s in group.sites]) for group in groups]
+    leaks = [_leak(analysis, group, [by_stack[s.stack] for s in group.sites]) for group in groups]
+    strong = [leak for leak in leaks if short_type(leak.type) not in WEAK_TYPES]
+    return strong or leaks
 
 
 def site_kinds(item: Evidence) -> set[str]:

@@ -63,7 +63,7 @@ def check_leaks(
             leaks, garbage, after = _analyze(observation, iterations, folder, min_bytes)
         finally:
             observation.release_garbage()
-    leaks += _fd_leaks(unit, observation, warmup + iterations + 1, leaks, after)
+    leaks += _fd_leaks(unit, observation, warmup + iterations + 1, leaks, (before, after))
     return LeakReport(
         target=unit.name,
         iterations=iterations,
@@ -103,7 +103,7 @@ def _fd_leaks(
     observation: Observation,
     first_free_iteration: int,
     leaks: list[Leak],
-    after: Census,
+    censuses: tuple[Census, Census],
 ) -> list[Leak]:
     """A leak of bare descriptors: the fd count grows and no leaked object owns the new fds."""
     window = window_for(len(observation.fd_counts) - 1)
@@ -111,8 +111,9 @@ def _fd_leaks(
         return []
     if any(leak.resource and "resource" in leak.kinds for leak in leaks):
         return []
+    before, after = censuses
     owned = {fd for resource in after.by_object.values() for fd in resource.fds}
-    loose = sorted(fd for fd in after.fds if fd not in owned)
+    loose = sorted(fd for fd in after.fds if fd not in owned and fd not in before.fds)
     newest = f"fd {loose[-1]} -> {after.fds[loose[-1]]} (open)" if loose else None
     opened_at = locate_fd_openers(unit, first_free_iteration, FD_PROBE_RUNS)
     return [

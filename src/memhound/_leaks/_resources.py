@@ -11,8 +11,10 @@ which the detector matches against the objects it finds in the heap snapshot.
 from __future__ import annotations
 
 import _io
+import dataclasses
 import gc
 import os
+import struct
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -20,15 +22,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FD_DIR = "/proc/self/fd"
+# CPython 3.11 _PyType_PreHeaderSize: the GC header, then two pointers for a managed dict.
+_POINTER = struct.calcsize("P")
+_TPFLAGS_MANAGED_DICT = 1 << 4
+_TPFLAGS_HAVE_GC = 1 << 14
+
+
+def allocation_address(obj: object) -> int:
+    """The address the allocator returned for `obj`: what the tracer records for it."""
+    flags = type(obj).__flags__
+    preheader = (2 * _POINTER if flags & _TPFLAGS_HAVE_GC else 0) + (
+        2 * _POINTER if flags & _TPFLAGS_MANAGED_DICT else 0
+    )
+    return id(obj) - preheader
 
 
 @dataclass(frozen=True)
 class OpenResource:
-    """One open resource: its type, what it is (e.g. `sqlite3.Connection ':memory:' (open)`)."""
+    """One open resource: its type, what it is (e.g. `sqlite3.Connection ':memory:' (open)`),
+    the descriptors it owns and the allocation address of its object (to find where the tracer
+    saw it allocated)."""
 
     type_name: str
     description: str
     fds: tuple[int, ...] = ()
+    address: int = 0
 
 
 @dataclass
@@ -114,7 +132,8 @@ Describer = Callable[[Any], "OpenResource | None"]
 
 def _add(census: Census, obj: object, resource: OpenResource | None) -> None:
     if resource is not None:
-        census.by_object[id(obj)] = resource
+        address = allocation_address(obj)
+        census.by_object[id(obj)] = dataclasses.replace(resource, address=address)
 
 
 def _describer_for(kind: type) -> Describer | None:
