@@ -125,8 +125,9 @@ private:
         checkEventReferences();
         keepLastThreadNames();
         auto bySeq = [](const Event& a, const Event& b) { return a.seq < b.seq; };
+        // Sequence numbers are unique, so an unstable sort gives the one order (and is ~2x faster).
         if (!std::is_sorted(m_capture.events.begin(), m_capture.events.end(), bySeq))
-            std::stable_sort(m_capture.events.begin(), m_capture.events.end(), bySeq);
+            std::sort(m_capture.events.begin(), m_capture.events.end(), bySeq);
     }
 
     std::size_t frameOfRecord(std::size_t index, std::size_t BatchSpan::*end) const {
