@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from memhound._errors import CaptureError, MemhoundError, UsageError
 from memhound._errors import LeakError
 from memhound._leaks import LeakReport, assert_no_leaks, check_leaks
+from memhound._tracker import Tracker
 
 __all__ = [
     "__version__",
@@ -21,4 +22,5 @@ __all__ = [
     "LeakReport",
     "assert_no_leaks",
     "check_leaks",
+    "Tracker",
 ]
