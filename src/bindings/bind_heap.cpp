@@ -125,6 +125,10 @@ void bindHeap(nb::module_& m) {
         .def("path", &pathOf)
         .def("cycle", &cycleOf)
         .def("set_allocations", &HeapSnapshot::setAllocations)
+        .def("drop_caller_roots",
+             [](HeapSnapshot& s, std::uint32_t n, const std::string& prefix) {
+                 s.dropCallerRoots(checkedNode(s, n), prefix);
+             })
         .def("save", &HeapSnapshot::save);
     m.def("take_snapshot", &takeSnapshot, nb::arg("exclude"), nb::arg("thread_names"), nb::arg("skip_code"));
     m.def("load_snapshot", &loadSnapshot, nb::arg("path"));

@@ -48,6 +48,12 @@ public:
     const std::vector<Root>& roots() const { return m_roots; }
     std::uint64_t totalSize() const { return m_totalSize; }
 
+    // Removes the roots `drop` selects (before any analysis is computed over the graph).
+    template <typename Predicate>
+    void eraseRoots(Predicate drop) {
+        std::erase_if(m_roots, drop);
+    }
+
     // Raw columns, for the snapshot file and the bindings.
     const std::vector<std::uint32_t>& offsets() const { return m_offsets; }
     const std::vector<std::uint32_t>& targets() const { return m_targets; }

@@ -208,6 +208,17 @@ std::optional<std::vector<PathStep>> HeapSnapshot::cycleOf(NodeId node) {
     return steps;
 }
 
+void HeapSnapshot::dropCallerRoots(NodeId node, const std::string& threadPrefix) {
+    std::lock_guard lock(m_analysisLock);
+    m_data.graph.eraseRoots([&](const graph::Root& root) {
+        if (root.node != node) return false;
+        if (root.kind == graph::RootKind::External) return true;
+        return root.kind == graph::RootKind::Frame && m_data.rootLabels[root.label].starts_with(threadPrefix);
+    });
+    m_dominators.reset();
+    m_paths.reset();
+}
+
 void HeapSnapshot::setAllocations(
     const std::vector<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>>& allocations) {
     m_data.sequences.assign(graph().nodeCount(), 0);

@@ -63,6 +63,11 @@ public:
     // A shortest reference cycle through `node` as steps ending back at `node`.
     std::optional<std::vector<PathStep>> cycleOf(NodeId node);
 
+    // Forgets the roots that are only the asker's own references to `node`: the asking thread's
+    // frame locals (labels starting with `threadPrefix`) and references from outside the heap
+    // (a call's arguments). The analyses are recomputed on next use.
+    void dropCallerRoots(NodeId node, const std::string& threadPrefix);
+
     // Joins the tracer's live allocations (address, seq, stack) to nodes by allocation address.
     void setAllocations(
         const std::vector<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>>& allocations);

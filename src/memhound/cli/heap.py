@@ -1,0 +1,156 @@
+"""`memhound heap`: run a program, then show what is in its heap and what keeps the most alive.
+
+The snapshot is taken when the program's own code has finished (normally, by an exception or by
+sys.exit), while its globals still exist: before runpy drops the program's module and before
+interpreter teardown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import runpy
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from memhound import _program
+from memhound._errors import UsageError
+from memhound._program import add_program_arguments, check_program, program_from_args, run_program
+from memhound._snapshot import Snapshot, own_code, snapshot
+
+DESCRIPTION = """\
+Runs a Python program (a script, -m module or -c code, with its arguments) as `python` would.
+When the program's code has finished, memhound walks every live object and prints the census by
+type (count, own bytes, bytes kept alive) and the objects that keep the most memory alive, each
+with the path that keeps it alive. The program's exit code is passed through.
+
+options go before the program:
+  memhound heap -n 20 app.py --port 8000
+  memhound heap --json -m mypackage.worker > heap.json
+  memhound heap -c "import json; data = [dict(a=i) for i in range(10**5)]\""""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "heap",
+        help="run a Python program and show its heap at exit",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "-n", type=_positive_int, default=10, metavar="N", help="rows of each table (default: 10)"
+    )
+    add_program_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    program = program_from_args(args)
+    check_program(program)
+    taken: list[Snapshot] = []
+    code = run_program(program, around=_snapshot_at_end(taken))
+    if not taken:
+        raise UsageError("the program ended before its code ran; no snapshot was taken")
+    report = heap_report(taken[0], args.n)
+    sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else render_text(report))
+    return code
+
+
+def _snapshot_at_end(taken: list[Snapshot]) -> Callable[[Callable[[], None]], None]:
+    def around(body: Callable[[], None]) -> None:
+        with _program_end_hook(taken):
+            body()
+
+    return around
+
+
+@contextmanager
+def _program_end_hook(taken: list[Snapshot]) -> Iterator[None]:
+    """Takes the snapshot right after the program's code runs, inside runpy (script, -m) or
+    memhound._program's exec (-c), where the program's namespace is still alive."""
+    original_run_code = runpy._run_code  # type: ignore[attr-defined]
+
+    def snapshot_after(run: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            outermost = not taken and not _running[0]
+            _running[0] = True
+            try:
+                return run(*args, **kwargs)
+            finally:
+                if outermost:
+                    _running[0] = False
+                    taken.append(snapshot())
+
+        own_code(wrapper)
+        return wrapper
+
+    runpy._run_code = snapshot_after(original_run_code)  # type: ignore[attr-defined]
+    _program.exec = snapshot_after(exec)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        runpy._run_code = original_run_code  # type: ignore[attr-defined]
+        del _program.exec  # type: ignore[attr-defined]
+        _running[0] = False
+
+
+_running = [False]  # inside the program's code (a program may use runpy itself)
+
+
+def heap_report(snap: Snapshot, n: int) -> dict[str, Any]:
+    """Plain data for the renderers: totals, census rows and top retainers."""
+    snap.compute()
+    return {
+        "objects": snap.object_count,
+        "total_bytes": snap.total_size,
+        "by_type": [
+            {"type": r.type, "count": r.count, "shallow_bytes": r.shallow_bytes, "retained_bytes": r.retained_bytes}
+            for r in snap.by_type(n)
+        ],
+        "largest": [
+            {
+                "type": r.type,
+                "shallow_bytes": r.shallow_bytes,
+                "retained_bytes": r.retained_bytes,
+                "path": str(r.path) if r.path is not None else None,
+                "root_kind": r.path.root_kind if r.path is not None else None,
+            }
+            for r in snap.largest(n)
+        ],
+    }
+
+
+def render_text(report: dict[str, Any]) -> str:
+    lines = [f"heap at exit: {report['objects']:,} objects, {_bytes(report['total_bytes'])}", ""]
+    lines.append(f"{'type':<40} {'count':>10} {'own':>10} {'retained':>10}")
+    for row in report["by_type"]:
+        lines.append(
+            f"{row['type'][:40]:<40} {row['count']:>10,} {_bytes(row['shallow_bytes']):>10} "
+            f"{_bytes(row['retained_bytes']):>10}"
+        )
+    lines += ["", "largest retainers:"]
+    for row in report["largest"]:
+        lines.append(f"  {_bytes(row['retained_bytes']):>10}  {row['type']}  {row['path'] or '(no root)'}")
+    return "\n".join(lines) + "\n"
+
+
+def _bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
