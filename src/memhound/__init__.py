@@ -12,6 +12,8 @@ from memhound._errors import CaptureError, MemhoundError, UsageError
 from memhound._errors import LeakError
 from memhound._leaks import LeakReport, assert_no_leaks, check_leaks
 from memhound._tracker import Tracker
+from memhound._snapshot import Snapshot, load_snapshot, snapshot
+from memhound._explain import explain
 
 __all__ = [
     "__version__",
