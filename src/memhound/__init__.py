@@ -25,4 +25,8 @@ __all__ = [
     "assert_no_leaks",
     "check_leaks",
     "Tracker",
+    "Snapshot",
+    "snapshot",
+    "load_snapshot",
+    "explain",
 ]
