@@ -154,16 +154,26 @@ std::unique_ptr<CaptureAnalysis> readCapture(const std::string& path) {
     return std::make_unique<CaptureAnalysis>(format::readCapture(path));
 }
 
-nb::list sites(const CaptureAnalysis& capture, const std::string& view, const std::string& by,
-               std::size_t limit) {
+analysis::SiteSummary siteSummary(const CaptureAnalysis& capture, const std::string& view,
+                                  const std::string& by, std::size_t limit) {
     analysis::View chosenView = viewNamed(view);
     analysis::GroupBy grouping = groupingNamed(by);
-    std::vector<analysis::SiteRow> rows;
-    {
-        nb::gil_scoped_release release;
-        rows = capture.sites(chosenView, grouping, limit);
-    }
-    return rowList(rows);
+    nb::gil_scoped_release release;
+    return capture.sites(chosenView, grouping, limit);
+}
+
+nb::list sites(const CaptureAnalysis& capture, const std::string& view, const std::string& by,
+               std::size_t limit) {
+    return rowList(siteSummary(capture, view, by, limit).rows);
+}
+
+nb::dict summaryDict(const CaptureAnalysis& capture, const std::string& view, const std::string& by,
+                     std::size_t limit) {
+    analysis::SiteSummary summary = siteSummary(capture, view, by, limit);
+    return dictOf({{"total_bytes", nb::cast(whole(summary.total.bytes))},
+                   {"total_count", nb::cast(whole(summary.total.count))},
+                   {"site_count", nb::cast(summary.siteCount)},
+                   {"sites", rowList(summary.rows)}});
 }
 
 std::vector<LiveTuple> liveAllocations(const CaptureAnalysis& capture) {
@@ -206,6 +216,9 @@ void bindAnalysis(nb::module_& m) {
              "'stack': [{'bytes', 'count', 'stack', 'frames': [{'file', 'function', 'line'}] innermost "
              "first}], "
              "largest first (temporary: most allocations first); limit 0 = all.")
+        .def("site_summary", &summaryDict, "view"_a, "by"_a = "line", "limit"_a = 0,
+             "The same top rows as sites() with the totals over every site of the view: "
+             "{'total_bytes', 'total_count', 'site_count', 'sites'}.")
         .def("stats", &statsDict, "Totals, peak, duration, size histogram and the top sites by count.")
         .def("timeline", &timelineList, "[{'time_s', 'rss_bytes', 'traced_bytes'}] per RSS sample.")
         .def("live_bytes", &liveBytes, "Traced bytes live at the end of the capture.")

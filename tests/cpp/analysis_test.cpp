@@ -95,7 +95,7 @@ TEST(AnalysisTest, PeakShowsWhatWasLiveWhenTracedBytesWereLargest) {
     builder.alloc(0x100, 1000, 2).alloc(0x200, 3000, 3).free(0x200).alloc(0x300, 500, 4).free(0x100);
     builder.alloc(0x400, 2000, 2);
     CaptureAnalysis analysis(builder.build());
-    std::vector<SiteRow> rows = analysis.sites(View::Peak, GroupBy::Line, 0);
+    std::vector<SiteRow> rows = analysis.sites(View::Peak, GroupBy::Line, 0).rows;
     ASSERT_EQ(rows.size(), 2u);  // at the peak (4000 bytes): 0x200 from parse, 0x100 from load
     EXPECT_EQ(rows[0].amount.bytes, 3000);
     EXPECT_EQ(rows[0].frames[0], (Frame{"lib.py", "parse", 7}));
@@ -107,7 +107,7 @@ TEST(AnalysisTest, LeaksAreTheAllocationsLiveAtTheEnd) {
     CaptureBuilder builder = program();
     builder.alloc(0x100, 1000, 2).alloc(0x200, 3000, 3).free(0x200).alloc(0x300, 500, 8).alloc(0x400, 200, 8);
     CaptureAnalysis analysis(builder.build());
-    std::vector<SiteRow> rows = analysis.sites(View::Leaks, GroupBy::Line, 0);
+    std::vector<SiteRow> rows = analysis.sites(View::Leaks, GroupBy::Line, 0).rows;
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(rows[0].amount.bytes, 1000);
     EXPECT_EQ(rows[1].amount.bytes, 700);
@@ -120,11 +120,11 @@ TEST(AnalysisTest, GroupingByLineMergesCallersAndByStackKeepsThemApart) {
     CaptureBuilder builder = program();
     builder.alloc(0x100, 100, 3).alloc(0x200, 50, 8);  // parse line 7, from load and from main
     CaptureAnalysis analysis(builder.build());
-    std::vector<SiteRow> byLine = analysis.sites(View::Leaks, GroupBy::Line, 0);
+    std::vector<SiteRow> byLine = analysis.sites(View::Leaks, GroupBy::Line, 0).rows;
     ASSERT_EQ(byLine.size(), 1u);
     EXPECT_EQ(byLine[0].amount.bytes, 150);
     EXPECT_EQ(byLine[0].stack, StackId(3));  // shown with its heaviest stack
-    std::vector<SiteRow> byStack = analysis.sites(View::Leaks, GroupBy::Stack, 0);
+    std::vector<SiteRow> byStack = analysis.sites(View::Leaks, GroupBy::Stack, 0).rows;
     ASSERT_EQ(byStack.size(), 2u);
     EXPECT_EQ(byStack[1].frames.size(), 2u);
 }
@@ -133,11 +133,11 @@ TEST(AnalysisTest, GroupingByFunctionMergesLines) {
     CaptureBuilder builder = program();
     builder.alloc(0x100, 100, 2).alloc(0x200, 50, 5).alloc(0x300, 10, 1);  // load:23, load:25, main:12
     CaptureAnalysis analysis(builder.build());
-    std::vector<SiteRow> rows = analysis.sites(View::Leaks, GroupBy::Function, 0);
+    std::vector<SiteRow> rows = analysis.sites(View::Leaks, GroupBy::Function, 0).rows;
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(rows[0].amount.bytes, 150);
     EXPECT_EQ(rows[0].frames[0].function, "load");
-    EXPECT_EQ(analysis.sites(View::Leaks, GroupBy::Line, 0).size(), 3u);
+    EXPECT_EQ(analysis.sites(View::Leaks, GroupBy::Line, 0).rows.size(), 3u);
 }
 
 TEST(AnalysisTest, StacksOnTheSameLinesAreOneGroup) {
@@ -145,17 +145,20 @@ TEST(AnalysisTest, StacksOnTheSameLinesAreOneGroup) {
     builder.frame(6, 1, 2, 3);  // same lines as stack 2, another node (other instruction offset)
     builder.alloc(0x100, 100, 2).alloc(0x200, 50, 6);
     CaptureAnalysis analysis(builder.build());
-    EXPECT_EQ(analysis.sites(View::Leaks, GroupBy::Stack, 0).size(), 1u);
+    EXPECT_EQ(analysis.sites(View::Leaks, GroupBy::Stack, 0).rows.size(), 1u);
 }
 
 TEST(AnalysisTest, LimitKeepsTheLargestRows) {
     CaptureBuilder builder = program();
     builder.alloc(0x100, 1, 1).alloc(0x200, 2, 2).alloc(0x300, 3, 3).alloc(0x400, 4, 5);
     CaptureAnalysis analysis(builder.build());
-    std::vector<SiteRow> rows = analysis.sites(View::Leaks, GroupBy::Line, 2);
-    ASSERT_EQ(rows.size(), 2u);
-    EXPECT_EQ(rows[0].amount.bytes, 4);
-    EXPECT_EQ(rows[1].amount.bytes, 3);
+    SiteSummary summary = analysis.sites(View::Leaks, GroupBy::Line, 2);
+    ASSERT_EQ(summary.rows.size(), 2u);
+    EXPECT_EQ(summary.rows[0].amount.bytes, 4);
+    EXPECT_EQ(summary.rows[1].amount.bytes, 3);
+    EXPECT_EQ(summary.siteCount, 4u);  // the totals cover the rows left out too
+    EXPECT_EQ(summary.total.bytes, 10);
+    EXPECT_EQ(summary.total.count, 4);
 }
 
 TEST(AnalysisTest, TemporaryAllocationsAreFreedWithinAFewAllocationsOfTheirThread) {
@@ -169,12 +172,12 @@ TEST(AnalysisTest, TemporaryAllocationsAreFreedWithinAFewAllocationsOfTheirThrea
     for (int i = 0; i < 10; ++i) builder.alloc(0x2000 + 16 * i, 8, 1, 1);
     builder.free(0x300);
     CaptureAnalysis analysis(builder.build());
-    std::vector<SiteRow> rows = analysis.sites(View::Temporary, GroupBy::Line, 0);
+    std::vector<SiteRow> rows = analysis.sites(View::Temporary, GroupBy::Line, 0).rows;
     ASSERT_EQ(rows.size(), 1u);  // both made on parse's line 7, from two callers
     EXPECT_EQ(rows[0].amount.count, 2);
     EXPECT_EQ(rows[0].amount.bytes, 96);
     EXPECT_EQ(rows[0].frames[0].line, 7);
-    EXPECT_EQ(analysis.sites(View::Temporary, GroupBy::Stack, 0).size(), 2u);
+    EXPECT_EQ(analysis.sites(View::Temporary, GroupBy::Stack, 0).rows.size(), 2u);
 }
 
 TEST(AnalysisTest, UntracedFreesAreIgnoredAndReusedAddressesReplace) {
@@ -204,7 +207,7 @@ TEST(AnalysisTest, SampledAllocationsStandForTheirExpectedBytes) {
     CaptureBuilder builder = program();
     builder.sampled(1000).alloc(0x100, 100, 2).alloc(0x200, 100000, 3);
     CaptureAnalysis analysis(builder.build());
-    std::vector<SiteRow> rows = analysis.sites(View::Leaks, GroupBy::Line, 0);
+    std::vector<SiteRow> rows = analysis.sites(View::Leaks, GroupBy::Line, 0).rows;
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_NEAR(rows[0].amount.bytes, 100000, 1e-6);  // large: recorded with probability ~1
     EXPECT_NEAR(rows[1].amount.bytes, 100 / (1 - std::exp(-0.1)), 1e-6);  // about 1050 bytes
@@ -283,7 +286,7 @@ TEST(AnalysisTest, UnknownStackResolvesToAnUnknownFrame) {
 TEST(AnalysisTest, EmptyCaptureHasNothingToReport) {
     CaptureBuilder builder;
     CaptureAnalysis analysis(builder.build());
-    EXPECT_TRUE(analysis.sites(View::Peak, GroupBy::Line, 10).empty());
+    EXPECT_TRUE(analysis.sites(View::Peak, GroupBy::Line, 10).rows.empty());
     EXPECT_EQ(analysis.stats().peakBytes, 0);
     EXPECT_TRUE(analysis.growth(std::vector<std::uint64_t>{}).empty());
 }

@@ -102,6 +102,11 @@ def test_groupings_and_limits(traced: tuple[Path, list[int]]) -> None:
     by_stack = capture.sites("leaks", "stack", 0)
     assert sum(row["bytes"] for row in by_stack) == sum(row["bytes"] for row in by_line)
     assert capture.live_bytes() == sum(row["bytes"] for row in by_line)
+    summary = capture.site_summary("leaks", "line", 2)
+    assert summary["sites"] == by_line[:2]
+    assert summary["site_count"] == len(by_line)
+    assert summary["total_bytes"] == capture.live_bytes()
+    assert summary["total_count"] == sum(row["count"] for row in by_line)
     with pytest.raises(ValueError, match="unknown view"):
         capture.sites("biggest", "line", 1)
     with pytest.raises(ValueError, match="unknown grouping"):

@@ -9,6 +9,7 @@ import pytest
 from memhound.report import (
     CaptureInfo,
     SiteRow,
+    SiteSummary,
     dumps,
     format_bytes,
     render_sites,
@@ -44,6 +45,16 @@ def rows() -> list[SiteRow]:
     ]
 
 
+def summary(site_rows: list[SiteRow], limit: int = 0) -> SiteSummary:
+    """What Capture.site_summary returns: the top rows and the totals over all of them."""
+    return {
+        "total_bytes": sum(row["bytes"] for row in site_rows),
+        "total_count": sum(row["count"] for row in site_rows),
+        "site_count": len(site_rows),
+        "sites": site_rows[:limit] if limit else site_rows,
+    }
+
+
 INFO: CaptureInfo = {
     "path": "app.bin",
     "header": {
@@ -77,7 +88,7 @@ def test_format_bytes(n: int, text: str) -> None:
 
 
 def test_sites_table_ranks_rows_with_share_frames_and_source() -> None:
-    text = render_sites(rows(), view="peak", by="line", limit=10, info=INFO, source=fake_source)
+    text = render_sites(summary(rows(), 10), view="peak", by="line", info=INFO, source=fake_source)
     lines = text.splitlines()
     assert (
         lines[0] == "Memory live at the peak: 4.0 MiB in 121 allocations (top 3 of 3 sites by line)"
@@ -100,14 +111,14 @@ def test_sites_table_ranks_rows_with_share_frames_and_source() -> None:
 
 
 def test_limit_shows_the_first_rows_but_shares_use_every_row() -> None:
-    text = render_sites(rows(), view="leaks", by="line", limit=1, info=None, source=fake_source)
+    text = render_sites(summary(rows(), 1), view="leaks", by="line", source=fake_source)
     assert "(top 1 of 3 sites by line)" in text
     assert "75.0%" in text
     assert "parse" not in text
 
 
 def test_temporary_shares_are_by_count() -> None:
-    text = render_sites(rows(), view="temporary", by="function", limit=0, source=fake_source)
+    text = render_sites(summary(rows()), view="temporary", by="function", source=fake_source)
     second = next(line for line in text.splitlines() if line.lstrip().startswith("2 "))
     assert "74.4%" in second  # 90 of 121 allocations
 
@@ -115,38 +126,38 @@ def test_temporary_shares_are_by_count() -> None:
 def test_long_stacks_are_cut_unless_grouped_by_stack() -> None:
     deep = [frame("m.py", f"f{i}", i + 1) for i in range(9)]
     row: SiteRow = {"bytes": 10, "count": 1, "frames": deep}
-    by_line = render_sites([row], view="peak", by="line", limit=0, source=fake_source)
+    by_line = render_sites(summary([row]), view="peak", by="line", source=fake_source)
     assert "from f4  m.py:5" in by_line
     assert "f5" not in by_line
     assert "... 4 more callers (--by stack shows all)" in by_line
-    by_stack = render_sites([row], view="peak", by="stack", limit=0, source=fake_source)
+    by_stack = render_sites(summary([row]), view="peak", by="stack", source=fake_source)
     assert "from f8  m.py:9" in by_stack
     assert "more callers" not in by_stack
 
 
 def test_unknown_line_is_a_question_mark() -> None:
     row: SiteRow = {"bytes": 10, "count": 1, "frames": [frame("gen.py", "<genexpr>", None)]}
-    assert "<genexpr>  gen.py:?" in render_sites(
-        [row], view="peak", by="line", limit=0, source=fake_source
-    )
+    text = render_sites(summary([row]), view="peak", by="line", source=fake_source)
+    assert "<genexpr>  gen.py:?" in text
 
 
 def test_empty_view_says_so() -> None:
-    text = render_sites([], view="leaks", by="line", limit=10, info=INFO)
+    text = render_sites(summary([]), view="leaks", by="line", info=INFO)
     assert "No allocations in this view." in text
 
 
 def test_truncated_capture_is_named_in_the_table() -> None:
     info = {**INFO, "complete": False, "truncated_at": 5120}
-    assert "truncated at byte 5120" in render_sites(
-        rows(), view="peak", by="line", limit=1, info=info
-    )
+    text = render_sites(summary(rows(), 1), view="peak", by="line", info=info)
+    assert "truncated at byte 5120" in text
 
 
 def test_sites_json_has_totals_shares_and_source() -> None:
     document = json.loads(
         dumps(
-            sites_document(rows(), view="peak", by="stack", limit=2, info=INFO, source=fake_source)
+            sites_document(
+                summary(rows(), 2), view="peak", by="stack", info=INFO, source=fake_source
+            )
         )
     )
     assert document["view"] == "peak"

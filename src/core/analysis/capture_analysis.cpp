@@ -7,7 +7,7 @@ namespace memhound::analysis {
 CaptureAnalysis::CaptureAnalysis(format::Capture capture)
     : m_capture(std::move(capture)), m_weigher(m_capture.header), m_symbols(m_capture) {}
 
-std::vector<SiteRow> CaptureAnalysis::sites(View view, GroupBy by, std::size_t limit) const {
+SiteSummary CaptureAnalysis::sites(View view, GroupBy by, std::size_t limit) const {
     // Temporary allocations matter by how many are made; held memory by its bytes.
     SortBy sort = view == View::Temporary ? SortBy::Count : SortBy::Bytes;
     return groupSites(viewTotals(m_capture, m_weigher, view), m_symbols, by, sort, limit);

@@ -23,7 +23,7 @@ public:
 
     const format::Capture& capture() const { return m_capture; }
 
-    std::vector<SiteRow> sites(View view, GroupBy by, std::size_t limit) const;
+    SiteSummary sites(View view, GroupBy by, std::size_t limit) const;
     Stats stats() const;
     std::vector<TimelinePoint> timeline() const;
     double liveBytes() const;

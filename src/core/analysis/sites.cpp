@@ -84,8 +84,8 @@ StackTotals viewTotals(const format::Capture& capture, const Weigher& weigher, V
     return StackTotals();
 }
 
-std::vector<SiteRow> groupSites(const StackTotals& totals, const Symbols& symbols, GroupBy by, SortBy sort,
-                                std::size_t limit) {
+SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupBy by, SortBy sort,
+                       std::size_t limit) {
     std::vector<SiteRow> rows;
     std::vector<double> heaviest;  // per row: the measure of its representative stack
     std::unordered_map<std::string, std::size_t> rowOfKey;
@@ -111,9 +111,16 @@ std::vector<SiteRow> groupSites(const StackTotals& totals, const Symbols& symbol
             return measure(a.amount, sort) > measure(b.amount, sort);
         return a.stack < b.stack;
     });
+    SiteSummary summary;
+    summary.siteCount = rows.size();
+    for (const SiteRow& row : rows) {
+        summary.total.bytes += row.amount.bytes;
+        summary.total.count += row.amount.count;
+    }
     if (limit != 0 && rows.size() > limit) rows.resize(limit);
     for (SiteRow& row : rows) row.frames = symbols.frames(row.stack);
-    return rows;
+    summary.rows = std::move(rows);
+    return summary;
 }
 
 }  // namespace memhound::analysis

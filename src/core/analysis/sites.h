@@ -42,8 +42,15 @@ Peak findPeak(const format::Capture& capture, const Weigher& weigher);
 
 StackTotals viewTotals(const format::Capture& capture, const Weigher& weigher, View view);
 
-// Rows sorted by `sort`, descending; limit 0 = all.
-std::vector<SiteRow> groupSites(const StackTotals& totals, const Symbols& symbols, GroupBy by, SortBy sort,
-                                std::size_t limit);
+// The top rows of a view and the totals over all of its rows (for shares).
+struct SiteSummary {
+    std::vector<SiteRow> rows;
+    Amount total;
+    std::size_t siteCount = 0;  // rows before the limit
+};
+
+// Rows sorted by `sort`, descending; limit 0 = all. Frames are resolved for the kept rows only.
+SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupBy by, SortBy sort,
+                       std::size_t limit);
 
 }  // namespace memhound::analysis

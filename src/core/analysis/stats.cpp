@@ -77,7 +77,8 @@ std::size_t countThreads(const format::Capture& capture) {
 Stats computeStats(const format::Capture& capture, const Weigher& weigher, const Symbols& symbols) {
     Stats stats;
     StackTotals allocationsByStack = replayTotals(capture, weigher, stats);
-    stats.topSitesByCount = groupSites(allocationsByStack, symbols, GroupBy::Line, SortBy::Count, kTopSites);
+    stats.topSitesByCount =
+        groupSites(allocationsByStack, symbols, GroupBy::Line, SortBy::Count, kTopSites).rows;
     Peak peak = findPeak(capture, weigher);
     stats.peakBytes = peak.bytes;
     stats.peakSeq = peak.eventCount == 0 ? 0 : capture.events[peak.eventCount - 1].seq;

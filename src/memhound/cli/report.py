@@ -57,15 +57,12 @@ def run(args: argparse.Namespace) -> int:
     warning = truncation_warning(capture, args.file)
     if warning:
         print(f"memhound: warning: {warning}", file=sys.stderr)
-    rows = capture.sites(args.view, args.by, 0)
+    summary = capture.site_summary(args.view, args.by, args.limit)
     info = capture_info(capture, args.file)
     if args.json:
-        document = sites_document(rows, view=args.view, by=args.by, limit=args.limit, info=info)
-        sys.stdout.write(dumps(document))
+        sys.stdout.write(dumps(sites_document(summary, view=args.view, by=args.by, info=info)))
     else:
-        sys.stdout.write(
-            render_sites(rows, view=args.view, by=args.by, limit=args.limit, info=info)
-        )
+        sys.stdout.write(render_sites(summary, view=args.view, by=args.by, info=info))
     return 0
 
 

@@ -2,13 +2,14 @@
 
 from memhound.report._format import format_bytes, format_count, source_line
 from memhound.report._json import dumps, sites_document, stats_document
-from memhound.report._rows import CaptureInfo, FrameRow, SiteRow, capture_info
+from memhound.report._rows import CaptureInfo, FrameRow, SiteRow, SiteSummary, capture_info
 from memhound.report._text import render_sites, render_stats
 
 __all__ = [
     "CaptureInfo",
     "FrameRow",
     "SiteRow",
+    "SiteSummary",
     "capture_info",
     "dumps",
     "format_bytes",

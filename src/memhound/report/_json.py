@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from memhound.report._format import source_line
-from memhound.report._rows import CaptureInfo, SiteRow
+from memhound.report._rows import CaptureInfo, SiteRow, SiteSummary
 from memhound.report._text import SourceLookup
 
 SCHEMA_VERSION = 1
 
 
 def sites_document(
-    rows: Sequence[SiteRow],
+    summary: SiteSummary,
     *,
     view: str,
     by: str,
-    limit: int,
     info: CaptureInfo,
     source: SourceLookup = source_line,
 ) -> dict[str, Any]:
-    """The top `limit` sites (0 = all), each frame with its source line, and the view's totals."""
-    total_bytes = sum(row["bytes"] for row in rows)
-    total_count = sum(row["count"] for row in rows)
-    shown = rows[:limit] if limit > 0 else rows
+    """The summary's sites, each frame with its source line, and the view's totals."""
+    total_bytes, total_count = summary["total_bytes"], summary["total_count"]
     return {
         "schema": SCHEMA_VERSION,
         "capture": dict(info),
@@ -33,8 +29,8 @@ def sites_document(
         "by": by,
         "total_bytes": total_bytes,
         "total_count": total_count,
-        "site_count": len(rows),
-        "sites": [_site(row, total_bytes, total_count, source) for row in shown],
+        "site_count": summary["site_count"],
+        "sites": [_site(row, total_bytes, total_count, source) for row in summary["sites"]],
     }
 
 

@@ -20,6 +20,15 @@ class SiteRow(TypedDict):
     frames: list[FrameRow]  # innermost first; empty when no Python frame was running
 
 
+class SiteSummary(TypedDict):
+    """The top sites of a view and the totals over all of its sites (Capture.site_summary)."""
+
+    total_bytes: int
+    total_count: int
+    site_count: int
+    sites: list[SiteRow]
+
+
 class CaptureInfo(TypedDict):
     """What a report says about the file itself."""
 

@@ -13,7 +13,7 @@ from memhound.report._format import (
     short_path,
     source_line,
 )
-from memhound.report._rows import CaptureInfo, FrameRow, SiteRow
+from memhound.report._rows import CaptureInfo, FrameRow, SiteRow, SiteSummary
 
 SourceLookup = Callable[[str, int | None], str]
 
@@ -31,20 +31,16 @@ _INDENT = " " * (sum(_NUMBER_WIDTHS) + 2)
 
 
 def render_sites(
-    rows: Sequence[SiteRow],
+    summary: SiteSummary,
     *,
     view: str,
     by: str,
-    limit: int,
     info: CaptureInfo | None = None,
     source: SourceLookup = source_line,
 ) -> str:
-    """The report table: the top `limit` rows (0 = all) with their share of the view's total."""
-    by_count = view == "temporary"  # temporary rows are ranked by how many, not how big
-    total_bytes = sum(row["bytes"] for row in rows)
-    total_count = sum(row["count"] for row in rows)
-    shown = list(rows[:limit] if limit > 0 else rows)
-    lines = [_sites_title(view, by, total_bytes, total_count, len(shown), len(rows))]
+    """The report table: the summary's rows with their share of the view's total."""
+    rows = summary["sites"]
+    lines = [_sites_title(view, by, summary)]
     if info is not None:
         lines.append(_capture_line(info))
     if not rows:
@@ -52,24 +48,26 @@ def render_sites(
         return "\n".join(lines) + "\n"
     lines.append("")
     lines.append(_header_row())
-    for rank, row in enumerate(shown, start=1):
-        share = (
-            format_share(row["count"], total_count)
-            if by_count
-            else format_share(row["bytes"], total_bytes)
+    for rank, row in enumerate(rows, start=1):
+        lines.append(
+            _number_cells(rank, row, _share(row, summary, view)) + _where(row["frames"], 0)
         )
-        lines.append(_number_cells(rank, row, share) + _where(row["frames"], 0))
         lines.extend(_stack_lines(row["frames"], by, source))
     return "\n".join(lines) + "\n"
 
 
-def _sites_title(
-    view: str, by: str, total_bytes: int, total_count: int, shown: int, groups: int
-) -> str:
+def _share(row: SiteRow, summary: SiteSummary, view: str) -> str:
+    # Temporary rows are ranked by how many allocations, held memory by how many bytes.
+    if view == "temporary":
+        return format_share(row["count"], summary["total_count"])
+    return format_share(row["bytes"], summary["total_bytes"])
+
+
+def _sites_title(view: str, by: str, summary: SiteSummary) -> str:
     title = _VIEW_TITLES.get(view, view)
     return (
-        f"{title}: {format_bytes(total_bytes)} in {format_count(total_count)} allocations"
-        f" (top {shown} of {groups} sites by {by})"
+        f"{title}: {format_bytes(summary['total_bytes'])} in {format_count(summary['total_count'])}"
+        f" allocations (top {len(summary['sites'])} of {summary['site_count']} sites by {by})"
     )
 
 
