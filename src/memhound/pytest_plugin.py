@@ -65,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_pyfuncitem(pyfuncitem: pytest.Function) -> Generator[None, None, None]:
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, None]:
     checks = _checks_for(pyfuncitem)
     original = pyfuncitem.obj
     if not checks or inspect.iscoroutinefunction(original):

@@ -204,7 +204,7 @@ class Node:
 def build_tree(i: int) -> int:
     root = Node(None)  # LEAK: build_tree
     for _ in range(3):
-        Node(root)
+        Node(root)  # LEAK: build_tree
     return len(root.children)
 
 

@@ -115,8 +115,10 @@ def test_controls_stay_clean(unit: str):
 
 
 def test_assert_no_leaks_raises_an_assertion_with_the_report():
-    with pytest.raises(AssertionError, match="remember_tokens"):
-        memhound.assert_no_leaks(leak_cases.remember_tokens, iterations=ITERATIONS)
+    with pytest.raises(AssertionError, match="record_metric") as raised:
+        memhound.assert_no_leaks(leak_cases.record_metric, iterations=ITERATIONS)
+    assert isinstance(raised.value, memhound.LeakError)
+    assert raised.value.report.leaks
     assert memhound.assert_no_leaks(leak_cases.temporaries, iterations=ITERATIONS).leaks == []
 
 

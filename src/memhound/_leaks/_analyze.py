@@ -29,7 +29,8 @@ def trim_frames(frames: Iterable[dict[str, Any]]) -> tuple[Frame, ...]:
     for frame in frames:
         if str(frame["file"]).startswith(PACKAGE_DIR + os.sep):
             break
-        trimmed.append(Frame(str(frame["file"]), int(frame["line"]), str(frame["function"])))
+        line = frame["line"]  # None: before the function's first instruction (cells, args)
+        trimmed.append(Frame(str(frame["file"]), int(line or 0), str(frame["function"])))
     return tuple(trimmed)
 
 
@@ -96,9 +97,11 @@ class Analysis:
         return self._unreachable
 
     def representative(self, stack: int, iterations: int) -> int | None:
-        """The node of the oldest live allocation of `stack` made inside the growth window."""
+        """The node of the oldest live allocation of `stack` made inside the growth window
+        (it survived several checkpoints: leaked, not a temporary), else of any before the end."""
         window_start = self.checkpoints[len(self.checkpoints) - 1 - window_for(iterations)]
-        allocations = self.live_by_stack().get(stack, [])
+        end = self.checkpoints[-1]
+        allocations = [a for a in self.live_by_stack().get(stack, []) if a.seq < end]
         in_window = [a for a in allocations if a.seq >= window_start]
         for allocation in [*in_window, *reversed(allocations)]:
             node = self.snapshot.node_of_allocation(allocation.address)
@@ -203,15 +206,17 @@ def site_kinds(item: Evidence) -> set[str]:
 
 
 def shown_site(items: list[tuple[Evidence, set[str]]]) -> Evidence:
-    """The site a leak is shown by: an object whose kinds are the most specific, then the
-    shortest path (the entry rather than what hangs below it), then the most bytes."""
+    """The site a leak is shown by: an object whose kinds are the most specific, allocated at
+    a known line (not a closure cell made on function entry), then the shortest path (the entry
+    rather than what hangs below it), then the most bytes."""
     objects = [pair for pair in items if pair[0].site.is_object] or items
 
-    def rank(pair: tuple[Evidence, set[str]]) -> tuple[int, int, float]:
+    def rank(pair: tuple[Evidence, set[str]]) -> tuple[int, bool, int, float]:
         item, kinds = pair
         specific = min((KIND_ORDER.index(kind) for kind in kinds), default=len(KIND_ORDER))
+        unknown_line = item.site.frames[0].line == 0
         depth = len(item.site.retention.steps) if item.site.retention else 0
-        return (specific, depth, -item.site.bytes_per_iteration)
+        return (specific, unknown_line, depth, -item.site.bytes_per_iteration)
 
     return min(objects, key=rank)[0]
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from memhound._capture import read_capture
 from memhound._errors import UsageError
 from memhound._leaks._analyze import Analysis, cyclic_garbage, leaks_from
 from memhound._leaks._fdprobe import locate_fd_openers
@@ -32,6 +33,7 @@ from memhound._leaks._model import Leak, LeakReport, ResourceCounts
 from memhound._leaks._observe import Observation, observe, warm_up
 from memhound._leaks._resources import Census, take_census
 from memhound._leaks._target import UnitOfWork, unit_from_callable
+from memhound._snapshot import own_code, snapshot
 
 DEFAULT_ITERATIONS = 30
 DEFAULT_WARMUP = 3
@@ -85,9 +87,6 @@ def _check_counts(iterations: int, warmup: int) -> None:
 def _analyze(
     observation: Observation, iterations: int, folder: str, min_bytes: float
 ) -> tuple[list[Leak], list[Any], Census]:
-    from memhound._capture import read_capture
-    from memhound._snapshot import snapshot
-
     heap = snapshot()
     after = take_census()
     capture = read_capture(os.path.join(folder, "leaks.bin"))
@@ -127,3 +126,8 @@ def _fd_leaks(
             resource=newest,
         )
     ]
+
+
+# The detector's own frames hold the run's bookkeeping (the probe's garbage, the census): they
+# are no roots of the program's heap.
+own_code(check_leaks, _analyze)
