@@ -1,0 +1,419 @@
+"""End-to-end tracing: real programs under `memhound run` / memhound.Tracker, each in a subprocess.
+
+Each test writes a small program, traces it, reads the capture back and checks what a user would
+look for: the line that allocated, its amount, thread names, fork behaviour, crash safety, the
+program's own exit code and argv, and agreement with tracemalloc.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from memhound._capture import read_capture
+
+MIB = 1 << 20
+
+
+def write_program(folder: Path, source: str, name: str = "program.py") -> Path:
+    script = folder / name
+    script.write_text(textwrap.dedent(source))
+    return script
+
+
+def line_of(script: Path, marker: str) -> int:
+    """The 1-based line of the source line that contains `marker` (a comment in the program)."""
+    for number, text in enumerate(script.read_text().splitlines(), start=1):
+        if marker in text:
+            return number
+    raise AssertionError(f"{marker} not in {script}")
+
+
+def memhound(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "memhound", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def site_bytes(capture, view: str, script: Path, line: int) -> int:
+    """Bytes of the `view` sites whose innermost frame is script:line."""
+    total = 0
+    for site in capture.sites(view, "line", 0):
+        frame = site["frames"][0]
+        if Path(frame["file"]).name == script.name and frame["line"] == line:
+            total += site["bytes"]
+    return total
+
+
+def test_known_allocation_shows_at_its_line_in_peak_and_leaks(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        def hold():
+            return [bytearray(1 << 20) for _ in range(8)]  # HOLD
+
+        def churn():
+            for _ in range(4):
+                scratch = [bytearray(1 << 20) for _ in range(4)]  # CHURN
+                del scratch
+
+        churn()
+        kept = hold()
+        """,
+    )
+    output = tmp_path / "capture.bin"
+    result = memhound("run", "-o", str(output), str(script))
+    assert result.returncode == 0, result.stderr
+    capture = read_capture(output)
+    assert capture.complete
+    hold_line = line_of(script, "# HOLD")
+    assert site_bytes(capture, "leaks", script, hold_line) >= 8 * MIB
+    assert site_bytes(capture, "peak", script, hold_line) >= 8 * MIB
+    # The churn allocations were all freed: not leaks.
+    assert site_bytes(capture, "leaks", script, line_of(script, "# CHURN")) < MIB
+
+
+def test_stack_has_every_frame_of_a_deep_recursion(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        import sys
+        sys.setrecursionlimit(5000)
+
+        def descend(depth):
+            if depth == 0:
+                return bytearray(4 << 20)  # BOTTOM
+            return descend(depth - 1)
+
+        kept = descend(1500)
+        """,
+    )
+    output = tmp_path / "capture.bin"
+    assert memhound("run", "-o", str(output), str(script)).returncode == 0
+    capture = read_capture(output)
+    bottom = line_of(script, "# BOTTOM")
+    stacks = [s for s in capture.sites("leaks", "stack", 0) if s["frames"][0]["line"] == bottom]
+    assert stacks, "the allocation at the bottom of the recursion is missing"
+    frames = stacks[0]["frames"]
+    assert sum(1 for f in frames if f["function"] == "descend") == 1501
+    assert frames[-1]["function"] != "descend"  # the callers of the recursion are there too
+
+
+def test_threads_are_named_and_their_allocations_attributed(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        import threading
+
+        kept = {}
+
+        def alpha_work():
+            kept["alpha"] = [bytearray(1 << 20) for _ in range(3)]  # ALPHA
+
+        def beta_work():
+            kept["beta"] = [bytearray(1 << 20) for _ in range(5)]  # BETA
+
+        threads = [threading.Thread(target=alpha_work, name="alpha"),
+                   threading.Thread(target=beta_work, name="beta")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        """,
+    )
+    output = tmp_path / "capture.bin"
+    assert memhound("run", "-o", str(output), str(script)).returncode == 0
+    capture = read_capture(output)
+    names = {thread["name"] for thread in capture.threads}
+    assert {"MainThread", "alpha", "beta"} <= names
+    assert 3 * MIB <= site_bytes(capture, "leaks", script, line_of(script, "# ALPHA")) < 4 * MIB
+    assert 5 * MIB <= site_bytes(capture, "leaks", script, line_of(script, "# BETA")) < 6 * MIB
+    # The allocating frames hang under the thread's own bootstrap, not the main thread's stack.
+    beta = [
+        s
+        for s in capture.sites("leaks", "stack", 0)
+        if s["frames"][0]["line"] == line_of(script, "# BETA")
+    ]
+    assert any(f["function"] == "Thread._bootstrap" for f in beta[0]["frames"])
+
+
+FORK_PROGRAM = """
+    import os
+
+    def child_work():
+        return [bytearray(1 << 20) for _ in range(6)]  # CHILD
+
+    def parent_work():
+        return [bytearray(1 << 20) for _ in range(2)]  # PARENT
+
+    pid = os.fork()
+    if pid == 0:
+        kept = child_work()
+    else:
+        os.waitpid(pid, 0)
+        kept = parent_work()
+        print(pid)
+"""
+
+
+def test_fork_child_stops_tracing_by_default(tmp_path: Path) -> None:
+    script = write_program(tmp_path, FORK_PROGRAM)
+    output = tmp_path / "capture.bin"
+    result = memhound("run", "-o", str(output), str(script))
+    assert result.returncode == 0, result.stderr
+    child_pid = int(result.stdout.split()[-1])
+    assert not Path(f"{output}.{child_pid}").exists()
+    capture = read_capture(output)
+    assert capture.complete
+    assert site_bytes(capture, "leaks", script, line_of(script, "# PARENT")) >= 2 * MIB
+    assert site_bytes(capture, "leaks", script, line_of(script, "# CHILD")) == 0
+
+
+def test_follow_fork_child_writes_its_own_capture(tmp_path: Path) -> None:
+    script = write_program(tmp_path, FORK_PROGRAM)
+    output = tmp_path / "capture.bin"
+    result = memhound("run", "--follow-fork", "-o", str(output), str(script))
+    assert result.returncode == 0, result.stderr
+    child_pid = int(result.stdout.split()[-1])
+    child = read_capture(f"{output}.{child_pid}")
+    assert child.complete
+    assert child.header["pid"] == child_pid
+    assert site_bytes(child, "leaks", script, line_of(script, "# CHILD")) >= 6 * MIB
+    assert site_bytes(child, "leaks", script, line_of(script, "# PARENT")) == 0
+    parent = read_capture(output)
+    assert site_bytes(parent, "leaks", script, line_of(script, "# PARENT")) >= 2 * MIB
+    assert site_bytes(parent, "leaks", script, line_of(script, "# CHILD")) == 0
+
+
+def test_sigkilled_run_is_readable_up_to_its_last_complete_chunk(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        import sys, time
+        from memhound import _core
+
+        kept = [bytearray(1 << 20) for _ in range(5)]  # BEFORE_FLUSH
+        _core.flush_tracing()
+        print("flushed", flush=True)
+        while True:
+            kept.append(str(len(kept)) * 10)
+            time.sleep(0.001)
+        """,
+    )
+    output = tmp_path / "capture.bin"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "memhound", "run", "-o", str(output), str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "flushed"
+        time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    capture = read_capture(output)
+    assert not capture.complete
+    assert site_bytes(capture, "leaks", script, line_of(script, "# BEFORE_FLUSH")) >= 5 * MIB
+
+
+def test_exit_code_argv_and_main_are_passed_through(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        import sys
+        print(__name__, sys.argv)
+        sys.exit(7)
+        """,
+    )
+    result = memhound("run", "-o", str(tmp_path / "c.bin"), str(script), "one", "--two")
+    assert result.returncode == 7
+    assert result.stdout.strip() == f"__main__ {[str(script), 'one', '--two']}"
+    assert f"memhound report {tmp_path / 'c.bin'}" in result.stderr.strip().splitlines()[-1]
+
+
+def test_module_and_code_targets_run_like_python(tmp_path: Path) -> None:
+    write_program(
+        tmp_path,
+        "import sys\nprint(__name__, sys.argv[1:])\nraise SystemExit(3)\n",
+        "target_mod.py",
+    )
+    result = memhound("run", "-o", "m.bin", "-m", "target_mod", "x", cwd=tmp_path)
+    assert (result.returncode, result.stdout.strip()) == (3, "__main__ ['x']")
+    result = memhound(
+        "run", "-o", "c.bin", "-c", "import sys; print(sys.argv); sys.exit(4)", "y", cwd=tmp_path
+    )
+    assert (result.returncode, result.stdout.strip()) == (4, "['-c', 'y']")
+
+
+def test_default_output_name_is_in_the_working_directory(tmp_path: Path) -> None:
+    script = write_program(tmp_path, "x = [1] * 10\n", "tiny.py")
+    result = memhound("run", str(script), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    written = list(tmp_path.glob("memhound-tiny.*.bin"))
+    assert len(written) == 1
+    assert read_capture(written[0]).complete
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["missing_script.py"], "missing_script.py"),
+        (["-m", "no_such_module_memhound_test"], "no_such_module_memhound_test"),
+        (["-o", "/nonexistent-dir/x.bin", "-c", "pass"], "/nonexistent-dir/x.bin"),
+        (["--sample-bytes", "-5", "-c", "pass"], "-5"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(
+    tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    result = memhound("run", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+def test_tracker_misuse_raises_usage_errors(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        import sys
+        import memhound
+        from memhound import UsageError
+
+        def expect_usage_error(action):
+            try:
+                action()
+            except UsageError as exc:
+                print("UsageError:", exc)
+            else:
+                print("no error")
+
+        expect_usage_error(lambda: memhound.Tracker(sys.argv[1]).stop())
+        expect_usage_error(lambda: memhound.Tracker("/nonexistent-dir/t.bin").start())
+        expect_usage_error(lambda: memhound.Tracker(sys.argv[1], sample_bytes=0))
+        with memhound.Tracker(sys.argv[1]) as tracker:
+            expect_usage_error(tracker.start)
+            expect_usage_error(memhound.Tracker(sys.argv[1] + ".other").start)
+            kept = [bytearray(1 << 20) for _ in range(2)]  # INSIDE
+        print("completed", tracker.completed_path)
+        """,
+    )
+    output = tmp_path / "t.bin"
+    result = subprocess.run(
+        [sys.executable, str(script), str(output)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "UsageError: this Tracker is not started"
+    assert lines[1].startswith("UsageError: cannot write the capture file /nonexistent-dir/t.bin")
+    assert lines[2].startswith("UsageError: sample_bytes must be a positive integer")
+    assert lines[3] == "UsageError: this Tracker is already started"
+    assert lines[4] == f"UsageError: memhound is already tracing into {output}"
+    assert lines[5] == f"completed {output}"
+    assert site_bytes(read_capture(output), "leaks", script, line_of(script, "# INSIDE")) >= 2 * MIB
+
+
+def test_sampled_mode_estimates_true_totals(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        def many_small():
+            return [bytes(4096) for _ in range(20000)]  # SMALL
+
+        kept = many_small()
+        """,
+    )
+    output = tmp_path / "capture.bin"
+    assert (
+        memhound("run", "--sample-bytes", "65536", "-o", str(output), str(script)).returncode == 0
+    )
+    capture = read_capture(output)
+    assert capture.header["mode"] == "sampled"
+    assert capture.header["sample_bytes"] == 65536
+    true_bytes = 20000 * (4096 + 33)  # bytes objects: payload plus object header
+    estimate = site_bytes(capture, "leaks", script, line_of(script, "# SMALL"))
+    assert abs(estimate - true_bytes) < 0.15 * true_bytes
+    # A sample, not every allocation: about one in 16 of these 4 KiB objects.
+    assert capture.event_count < 20000 / 4
+
+
+def test_live_bytes_agree_with_tracemalloc(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        import sys, tracemalloc
+        import memhound
+
+        def workload():
+            table = {f"key-{i}": [str(i) * (i % 40), i * 1.5, (i, str(i))] for i in range(60000)}
+            blobs = [bytearray(i % 5000) for i in range(3000)]
+            garbage = [list(range(50)) for _ in range(20000)]
+            del garbage
+            return table, blobs
+
+        # tracemalloc first: it keeps one trace per allocation in memory it takes from the
+        # allocator below it, which would be memhound's if memhound started first.
+        tracemalloc.start()
+        tracker = memhound.Tracker(sys.argv[1]).start()
+        kept = workload()
+        traced = tracemalloc.get_traced_memory()[0]
+        tracker.stop()
+        tracemalloc.stop()
+        print(traced)
+        """,
+    )
+    output = tmp_path / "capture.bin"
+    result = subprocess.run(
+        [sys.executable, str(script), str(output)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    tracemalloc_bytes = int(result.stdout.strip())
+    memhound_bytes = read_capture(output).live_bytes()
+    assert tracemalloc_bytes > 10 * MIB
+    assert abs(memhound_bytes - tracemalloc_bytes) <= 0.02 * tracemalloc_bytes, (
+        memhound_bytes,
+        tracemalloc_bytes,
+    )
+
+
+def test_tracing_is_off_after_stop_and_restartable(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        import sys
+        from memhound import _core
+
+        for round in range(2):
+            path = f"{sys.argv[1]}.{round}"
+            _core.start_tracing(path)
+            kept = [bytearray(1 << 20) for _ in range(round + 1)]  # ROUND
+            assert _core.is_tracing() and _core.tracing_path() == path
+            _core.stop_tracing()
+        assert not _core.is_tracing() and _core.tracing_path() is None
+        after = [bytearray(1 << 20) for _ in range(3)]
+        """,
+    )
+    output = tmp_path / "r.bin"
+    result = subprocess.run(
+        [sys.executable, str(script), str(output)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    line = line_of(script, "# ROUND")
+    for round_ in range(2):
+        capture = read_capture(f"{output}.{round_}")
+        assert (round_ + 1) * MIB <= site_bytes(capture, "leaks", script, line) < (round_ + 2) * MIB
