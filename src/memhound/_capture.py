@@ -7,12 +7,10 @@ for a corrupt file, the byte offset), so that commands can print it as it is.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
+from memhound import _core
+from memhound._core import Capture
 from memhound._errors import CaptureError
-
-if TYPE_CHECKING:
-    from memhound._core import Capture
 
 
 def read_capture(path: str | os.PathLike[str]) -> Capture:
@@ -21,8 +19,6 @@ def read_capture(path: str | os.PathLike[str]) -> Capture:
     A capture cut short (the traced process was killed) is returned with `complete == False`
     and `truncated_at` set; a corrupt one, or one of a newer format, raises CaptureError.
     """
-    from memhound import _core
-
     name = os.fspath(path)
     try:
         return _core.read_capture(name)

@@ -82,6 +82,16 @@ inline format::RawEvent rawFree(std::uint64_t seq, std::uint64_t address,
     return {address, 0, seq, 0, format::EventKind::Free, allocator, 0};
 }
 
+// Definitions for the stacks SyntheticWorkload uses (1..kSites), all in one code object.
+inline std::string syntheticDefinitions(std::uint32_t sites) {
+    std::string defs;
+    format::encodeCode(defs, {common::CodeId(1), "app.py", "main", 1, {}});
+    for (std::uint32_t stack = 1; stack <= sites; ++stack)
+        format::encodeStackNode(defs, {common::StackId(stack), common::StackId(0), common::CodeId(1),
+                                       static_cast<std::int32_t>(stack)});
+    return defs;
+}
+
 // Events shaped like a Python program's: small objects from 16-byte size classes in 4 KiB pools
 // with LIFO free lists (pymalloc), a few hundred allocation sites of skewed popularity, most
 // objects freed a few events after their allocation, some kept longer, larger blocks from malloc.

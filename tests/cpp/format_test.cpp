@@ -2,9 +2,14 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/time.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 #include "capture_files.h"
 #include "core/common/error.h"
@@ -286,15 +291,58 @@ TEST(FormatTest, WriterReportsABadDescriptorWithoutThrowing) {
     EXPECT_FALSE(writer.error().empty());
 }
 
+std::atomic<int> alarms{0};
+void onAlarm(int) { alarms.fetch_add(1); }
+
+// A slow reader on a pipe and a timer signal without SA_RESTART make write(2) return early
+// (short writes) or fail with EINTR; the file must still come out whole.
+TEST(FormatTest, WriterSurvivesInterruptedAndShortWrites) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    std::string received;
+    std::thread reader([&] {
+        char buffer[4096];
+        ssize_t got;
+        while ((got = ::read(fds[0], buffer, sizeof buffer)) != 0) {
+            if (got > 0) received.append(buffer, static_cast<std::size_t>(got));
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
+        }
+    });
+    struct sigaction action = {}, previous = {};
+    action.sa_handler = onAlarm;  // no SA_RESTART: blocked writes are interrupted
+    ASSERT_EQ(::sigaction(SIGALRM, &action, &previous), 0);
+    itimerval timer = {{0, 500}, {0, 500}};
+    ::setitimer(ITIMER_REAL, &timer, nullptr);
+
+    testing::SyntheticWorkload workload(9);
+    std::vector<RawEvent> events = workload.events(200'000);
+    {
+        CaptureWriter writer(fds[1], sampleHeader());
+        writer.writeBatch(ThreadId(0), {}, testing::syntheticDefinitions(testing::SyntheticWorkload::kSites));
+        for (std::size_t i = 0; i < events.size(); i += 50'000)
+            writer.writeBatch(ThreadId(0), std::span<const RawEvent>(events).subspan(i, 50'000), {});
+        writer.finish({events.back().seq, 1});
+        EXPECT_FALSE(writer.failed()) << writer.error();
+    }
+    itimerval stop = {};
+    ::setitimer(ITIMER_REAL, &stop, nullptr);
+    ::sigaction(SIGALRM, &previous, nullptr);
+    reader.join();
+    ::close(fds[0]);
+    EXPECT_GT(alarms.load(), 0);  // the writes were under fire
+
+    Capture capture = readCaptureBytes(received);
+    EXPECT_TRUE(capture.complete);
+    ASSERT_EQ(capture.events.size(), events.size());
+    EXPECT_EQ(capture.events[123'456].address, events[123'456].address);
+}
+
 // The DESIGN.md bar: <= 2 bytes per allocation+free event after compression.
 TEST(FormatTest, PythonLikeWorkloadCompressesToAtMostTwoBytesPerEvent) {
     testing::SyntheticWorkload workload(7);
     std::vector<RawEvent> events = workload.events(1'000'000);
     constexpr std::size_t kBatch = 16384;
-    std::string defs;
-    encodeCode(defs, {CodeId(1), "app.py", "main", 1, {}});
-    for (std::uint32_t stack = 1; stack <= testing::SyntheticWorkload::kSites; ++stack)
-        encodeStackNode(defs, {StackId(stack), StackId(0), CodeId(1), static_cast<std::int32_t>(stack)});
+    std::string defs = testing::syntheticDefinitions(testing::SyntheticWorkload::kSites);
     std::string bytes = writeCapture(sampleHeader(), [&](CaptureWriter& writer) {
         writer.writeBatch(ThreadId(0), {}, defs);
         for (std::size_t i = 0; i < events.size(); i += kBatch) {

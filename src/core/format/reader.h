@@ -28,7 +28,8 @@ struct Capture {
     Header header;
     std::vector<CodeRecord> codes;        // sorted by id, unique
     std::vector<StackNodeRecord> stacks;  // sorted by id, unique
-    std::vector<ThreadRecord> threads;    // sorted by id, one per id (its last name)
+    std::vector<ThreadRecord> threads;    // sorted by id, one per id (its last name); events may
+                                          // come from a thread without a record (no name known)
     std::vector<Event> events;            // sorted by seq
     std::vector<Sample> samples;          // in file order
     std::optional<Trailer> trailer;
