@@ -43,7 +43,7 @@ def test_no_leaks_fails_a_leaky_test_with_the_findings_and_passes_a_clean_one(py
         [
             "*test_leaky*",
             "*1 leak(s) found*",
-            "*[[]global[]]*bytearray*per iteration*",
+            "*[[]global[]] dict: *per iteration*",
             "*HISTORY.append*",
         ]
     )
