@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Self
 
 from memhound._errors import UsageError
 
@@ -40,7 +41,9 @@ class Tracker:
         if sample_bytes is not None and (
             isinstance(sample_bytes, bool) or not isinstance(sample_bytes, int) or sample_bytes <= 0
         ):
-            raise UsageError(f"sample_bytes must be a positive integer or None, not {sample_bytes!r}")
+            raise UsageError(
+                f"sample_bytes must be a positive integer or None, not {sample_bytes!r}"
+            )
         self._path = os.fspath(path)
         self._sample_bytes = sample_bytes or 0
         self._follow_fork = follow_fork
@@ -59,7 +62,7 @@ class Tracker:
         followed a fork; None before stop() and in a child that stopped tracing at the fork."""
         return self._completed_path
 
-    def start(self) -> Tracker:
+    def start(self) -> Self:
         """Starts recording. Raises UsageError if memhound is already tracing or PATH is unwritable."""
         from memhound import _core
 
@@ -103,7 +106,7 @@ class Tracker:
 
         _core.flush_tracing()
 
-    def __enter__(self) -> Tracker:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

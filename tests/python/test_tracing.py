@@ -7,7 +7,6 @@ program's own exit code and argv, and agreement with tracemalloc.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -44,6 +43,16 @@ def memhound(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
         timeout=300,
         check=False,
         cwd=cwd,
+    )
+
+
+def run_python(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -314,13 +323,13 @@ def test_tracker_misuse_raises_usage_errors(tmp_path: Path) -> None:
         """,
     )
     output = tmp_path / "t.bin"
-    result = subprocess.run(
-        [sys.executable, str(script), str(output)], capture_output=True, text=True, timeout=120
-    )
+    result = run_python(script, str(output))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "UsageError: this Tracker is not started"
-    assert lines[1].startswith("UsageError: cannot write the capture file /nonexistent-dir/t.bin")
+    assert lines[1].startswith(
+        "UsageError: cannot write the capture file /nonexistent-dir/t.bin: No such file"
+    )
     assert lines[2].startswith("UsageError: sample_bytes must be a positive integer")
     assert lines[3] == "UsageError: this Tracker is already started"
     assert lines[4] == f"UsageError: memhound is already tracing into {output}"
@@ -378,9 +387,7 @@ def test_live_bytes_agree_with_tracemalloc(tmp_path: Path) -> None:
         """,
     )
     output = tmp_path / "capture.bin"
-    result = subprocess.run(
-        [sys.executable, str(script), str(output)], capture_output=True, text=True, timeout=300
-    )
+    result = run_python(script, str(output))
     assert result.returncode == 0, result.stderr
     tracemalloc_bytes = int(result.stdout.strip())
     memhound_bytes = read_capture(output).live_bytes()
@@ -409,11 +416,38 @@ def test_tracing_is_off_after_stop_and_restartable(tmp_path: Path) -> None:
         """,
     )
     output = tmp_path / "r.bin"
-    result = subprocess.run(
-        [sys.executable, str(script), str(output)], capture_output=True, text=True, timeout=120
-    )
+    result = run_python(script, str(output))
     assert result.returncode == 0, result.stderr
     line = line_of(script, "# ROUND")
     for round_ in range(2):
         capture = read_capture(f"{output}.{round_}")
         assert (round_ + 1) * MIB <= site_bytes(capture, "leaks", script, line) < (round_ + 2) * MIB
+
+
+def test_write_failure_stops_tracing_with_one_warning_and_the_program_goes_on(
+    tmp_path: Path,
+) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        import resource, signal
+        # The capture file may not grow past 64 KiB: the writer fails mid-run.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, resource.RLIM_INFINITY))
+        kept = [str(i) * 3 for i in range(400000)]
+        print("done", len(kept))
+        """,
+    )
+    result = memhound("run", "-o", str(tmp_path / "capture.bin"), str(script))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "done 400000"
+    warnings = [line for line in result.stderr.splitlines() if "tracing stopped" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_device_fails_at_start_with_one_line(tmp_path: Path) -> None:
+    result = memhound("run", "-o", "/dev/full", "-c", "pass", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "/dev/full" in lines[0], result.stderr

@@ -191,7 +191,7 @@ void Session::openCapture(const std::string& path) {
     m_header.pid = getpid();
     m_header.startTimeNs = wallClockNs();
     auto writer = std::make_unique<format::CaptureWriter>(fd, m_header);
-    if (writer->failed()) throw common::Error("cannot write the capture file " + path + ": " + writer->error());
+    if (writer->failed()) throw common::Error("cannot start tracing into " + path + ": " + writer->error());
     m_captureFd = fd;
     m_path = path;
     m_writer = std::make_unique<WriterThread>(std::move(writer), s_nextSeq,

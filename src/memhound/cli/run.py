@@ -8,8 +8,14 @@ import shlex
 import sys
 from collections.abc import Callable
 
-from memhound._errors import UsageError
-from memhound._program import Program, add_program_arguments, check_program, program_from_args, run_program
+from memhound._errors import MemhoundError
+from memhound._program import (
+    Program,
+    add_program_arguments,
+    check_program,
+    program_from_args,
+    run_program,
+)
 from memhound._tracker import Tracker
 
 DESCRIPTION = """\
@@ -55,13 +61,19 @@ def run(args: argparse.Namespace) -> int:
     program = program_from_args(args)
     check_program(program)
     output = args.output or default_output(program)
-    _check_writable(output)
-    tracker = Tracker(output, sample_bytes=args.sample_bytes, follow_fork=args.follow_fork, argv=program.argv)
-    code = run_program(program, around=_traced(tracker))
+    tracker = Tracker(
+        output, sample_bytes=args.sample_bytes, follow_fork=args.follow_fork, argv=program.argv
+    )
+    start_failures: list[MemhoundError] = []
+    code = run_program(program, around=_traced(tracker, start_failures))
+    if start_failures:
+        raise start_failures[0]
     written = tracker.completed_path
     if written is not None:
-        print(f"memhound: capture written to {written}; report it with: memhound report {shlex.quote(written)}",
-              file=sys.stderr)
+        print(
+            f"memhound: capture written to {written}; report it with: memhound report {shlex.quote(written)}",
+            file=sys.stderr,
+        )
     return code
 
 
@@ -75,11 +87,21 @@ def default_output(program: Program) -> str:
     return f"memhound-{name}.{os.getpid()}.bin"
 
 
-def _traced(tracker: Tracker) -> Callable[[Callable[[], None]], None]:
-    """Tracing around the program itself, not around memhound's own start-up."""
+def _traced(
+    tracker: Tracker, start_failures: list[MemhoundError]
+) -> Callable[[Callable[[], None]], None]:
+    """Tracing around the program itself, not around memhound's own start-up.
+
+    A failure to start is handed back (not raised) so that it ends as memhound's one-line error
+    rather than as a traceback of the program.
+    """
 
     def around(body: Callable[[], None]) -> None:
-        tracker.start()
+        try:
+            tracker.start()
+        except MemhoundError as exc:
+            start_failures.append(exc)
+            return
         try:
             body()
         finally:
@@ -88,20 +110,13 @@ def _traced(tracker: Tracker) -> Callable[[Callable[[], None]], None]:
     return around
 
 
-def _check_writable(path: str) -> None:
-    # Fails before the program runs, with one line, rather than from inside it.
-    try:
-        with open(path, "wb"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"cannot write the capture file {path}: {exc.strerror}") from None
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of bytes, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of bytes, got {text!r}"
+        ) from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of bytes, got {text!r}")
     return value
