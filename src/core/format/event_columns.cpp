@@ -111,12 +111,30 @@ public:
 
     void add(const RawEvent& event, const RawEvent* previous) {
         m_flags.push_back(static_cast<char>(eventFlags(event)));
+        addSeq(event, previous);
+        addAddress(event);
+        addSizeAndStack(event);
+    }
+
+    void appendTo(std::string& out) const {
+        common::appendVarint(out, m_flags.size());
+        common::appendVarint(out, m_flags.size());
+        out.append(m_flags);
+        for (const ColumnWriter* column :
+             {&m_seq, &m_ref, &m_literal, &m_allocSize, &m_allocStack, &m_freeSize, &m_freeStack})
+            column->appendTo(out);
+    }
+
+private:
+    void addSeq(const RawEvent& event, const RawEvent* previous) {
         if (previous == nullptr) {
             m_seq.put(event.seq);
         } else {
             m_seq.putSigned(static_cast<std::int64_t>(event.seq - previous->seq - 1));
         }
-        addAddress(event);
+    }
+
+    void addSizeAndStack(const RawEvent& event) {
         if (event.kind == EventKind::Alloc) {
             std::uint64_t* lastSize = m_lastSizeOf.findOrInsert(event.stack);
             m_allocSize.putSigned(static_cast<std::int64_t>(event.size - *lastSize));
@@ -130,16 +148,6 @@ public:
         }
     }
 
-    void appendTo(std::string& out) const {
-        common::appendVarint(out, m_flags.size());
-        common::appendVarint(out, m_flags.size());
-        out.append(m_flags);
-        for (const ColumnWriter* column :
-             {&m_seq, &m_ref, &m_literal, &m_allocSize, &m_allocStack, &m_freeSize, &m_freeStack})
-            column->appendTo(out);
-    }
-
-private:
     void addAddress(const RawEvent& event) {
         std::size_t ref = 0;
         if (event.kind == EventKind::Alloc) {
