@@ -181,3 +181,24 @@ def test_render_cycle_names_each_step_from_its_owner():
         FakeStep("attribute", "parent", "mod.Node"),
     ]
     assert render_cycle("mod.Node", steps) == "Node.children -> list[0] -> Node.parent"
+
+
+def test_library_plumbing_of_a_leaked_object_adds_no_kinds():
+    import sysconfig
+
+    stdlib = sysconfig.get_paths()["stdlib"]
+    capture = FakeCapture(
+        stacks={1: [(APP, 38, "Session.__init__")], 2: [(f"{stdlib}/functools.py", 520, "lru")]},
+        live=[(0x10, 200, 450, 1), (0x20, 64, 450, 2)],
+    )
+    holder = [FakeStep("module_global", "SESSIONS", "list"), FakeStep("index", "3", "Session")]
+    snapshot = FakeSnapshot(
+        nodes={0x10: (1, "Session"), 0x20: (2, "function")},
+        paths={
+            1: FakePath("module", "app", holder),
+            2: FakePath("module", "app", [*holder, FakeStep("closure_cell", "c", "cell")]),
+        },
+    )
+    analysis = Analysis(capture, snapshot, Census(), CHECKPOINTS)
+    (leak,) = leaks_from(analysis, [growth(1, 200.0), growth(2, 64.0)], 6)
+    assert leak.kinds == ["global"]

@@ -10,6 +10,7 @@ path, type, and whether it is an open resource. Sites are then grouped into dist
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -192,6 +193,33 @@ def leaks_from(analysis: Analysis, growth: list[Growth], iterations: int) -> lis
     return strong or leaks
 
 
+# Kinds that are facts about the object itself (open, pending, garbage), not about its path.
+OBJECT_KINDS = frozenset({"cycle", "resource", "task"})
+_STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
+_SITE_PACKAGES = tuple({sysconfig.get_paths()[key] + os.sep for key in ("purelib", "platlib")})
+
+
+def is_library_internal(frames: Sequence[Frame]) -> bool:
+    """Allocated inside the standard library (a connection's statement cache, a thread's
+    locks): the object's own plumbing, whose path says nothing about how the program leaks."""
+    file = frames[0].file if frames else ""
+    return file.startswith(_STDLIB) and not file.startswith(_SITE_PACKAGES)
+
+
+def effective_kinds(items: list[tuple[Evidence, set[str]]]) -> list[tuple[Evidence, set[str]]]:
+    """Kinds count for sites the program allocated, and for library-allocated objects that are
+    themselves open, pending or garbage; other library-internal sites count for none (unless
+    no site shows any kind then)."""
+    trimmed = [
+        (
+            item,
+            kinds if kinds & OBJECT_KINDS or not is_library_internal(item.site.frames) else set(),
+        )
+        for item, kinds in items
+    ]
+    return trimmed if any(kinds for _item, kinds in trimmed) else items
+
+
 def site_kinds(item: Evidence) -> set[str]:
     """The kinds one site shows: its path, whether it is garbage, an open resource, a task."""
     site = item.site
@@ -222,7 +250,7 @@ def shown_site(items: list[tuple[Evidence, set[str]]]) -> Evidence:
 
 
 def _leak(analysis: Analysis, group: SiteGroup, evidence: list[Evidence]) -> Leak:
-    items = [(item, site_kinds(item)) for item in evidence]
+    items = effective_kinds([(item, site_kinds(item)) for item in evidence])
     kinds = set().union(*(pair[1] for pair in items))
     shown = shown_site(items)
     retained_by = shown.rendered_path
