@@ -45,8 +45,11 @@ def run_json(command: list[str], timeout_s: float, ok_codes: tuple[int, ...] = (
         if done.returncode not in ok_codes:
             message = f"failed (exit {done.returncode}): {last_line(done.stderr or done.stdout)}"
             return JsonRun(None, message, seconds, done.returncode)
+        if not output.exists():
+            message = f"no JSON written (exit {done.returncode}): {last_line(done.stderr)}"
+            return JsonRun(None, message, seconds, done.returncode)
         try:
             data = json.loads(output.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            return JsonRun(None, f"no JSON result: {exc}", seconds, done.returncode)
+        except ValueError as exc:
+            return JsonRun(None, f"unreadable JSON result: {exc}", seconds, done.returncode)
         return JsonRun(data, None, seconds, done.returncode)

@@ -21,7 +21,7 @@ from _heap_section import rows_table
 from _leaks_section import LeakRun, leak_check_bar
 from _machine import cpu_model
 from _markdown import Verdict, table, verdict_of
-from _proc import JsonRun
+from _proc import JsonRun, run_json
 from _stats import geomean, median
 from _tools import TOOL_NAMES, Tool, build_tools
 from _tracing import Cell, TracingResults
@@ -144,6 +144,20 @@ def test_asizeof_bar_is_the_speed_up_over_pympler() -> None:
     assert verdict({"seconds": 0.03, "bytes": 1000}) is Verdict.MET  # 40x
     assert verdict({"seconds": 0.06, "bytes": 1000}) is Verdict.NOT_MET  # 20x
     assert verdict({"error": "not implemented yet"}) is Verdict.NOT_MEASURED
+
+
+def test_run_json_reads_the_result_or_says_why_not() -> None:
+    def python(code: str) -> list[str]:
+        return [sys.executable, "-c", code]
+
+    written = run_json(python("import sys, json; json.dump({'n': 3}, open(sys.argv[1], 'w'))"), 60)
+    assert (written.data, written.error, written.returncode) == ({"n": 3}, None, 0)
+    crashed = run_json(python("raise SystemExit('boom: bad input')"), 60)
+    assert crashed.data is None and crashed.error == "failed (exit 1): boom: bad input"
+    silent = run_json(python("import sys; sys.stderr.write('nothing to say')"), 60)
+    assert silent.error == "no JSON written (exit 0): nothing to say"
+    tolerated = run_json(python("import sys; sys.exit(1)"), 60, ok_codes=(0, 1))
+    assert tolerated.error is not None and tolerated.error.startswith("no JSON written (exit 1)")
 
 
 def _leak_run(seconds: float, function: str, retained_by: str) -> LeakRun:
