@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
+import importlib.util
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +33,30 @@ def package_version(name: str) -> str:
         return "not installed"
 
 
+def module_location(name: str) -> str:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        return "not installed"
+    return str(Path(spec.origin).parent)
+
+
+def source_revision(repo: Path) -> str:
+    """The checked-out commit, with ' (modified)' when the work tree has uncommitted changes."""
+    try:
+        commit = _git(repo, "rev-parse", "--short", "HEAD")
+        dirty = _git(repo, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" (modified)" if dirty else "")
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, timeout=30
+    )
+    return done.stdout.strip()
+
+
 def load_average() -> str:
     try:
         return " / ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -48,6 +74,8 @@ def machine_facts() -> dict[str, str]:
         "Python": f"{platform.python_implementation()} {sys.version.split()[0]} ({sys.executable})",
         "date (UTC)": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
     }
+    facts["repository commit"] = source_revision(Path(__file__).resolve().parent.parent)
+    facts["memhound imported from"] = module_location("memhound")
     facts.update({f"{name} version": package_version(name) for name in COMPARED_PACKAGES})
     facts["load average at start (1/5/15 min)"] = load_average()
     return facts
