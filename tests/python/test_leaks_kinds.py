@@ -140,3 +140,9 @@ def test_types_back_up_generic_edge_labels():
     assert "class_attribute" in kinds_of(class_attr)
     instance_attr = path("module", ("module_global", "app", "App"), ("attribute", "seen", "list"))
     assert "class_attribute" not in kinds_of(instance_attr)
+
+
+def test_a_callback_held_by_c_code_is_a_listener():
+    held = Retention("external", "0x7f00", (Step("bound_self", "__self__", "Job"),), "method")
+    assert kinds_of(held) == ["listener"]
+    assert classify(Retention("external", "0x7f00", (), "dict")) == set()

@@ -102,9 +102,12 @@ class Analysis:
         (it survived several checkpoints: leaked, not a temporary), else of any before the end."""
         window_start = self.checkpoints[len(self.checkpoints) - 1 - window_for(iterations)]
         end = self.checkpoints[-1]
-        allocations = [a for a in self.live_by_stack().get(stack, []) if a.seq < end]
-        in_window = [a for a in allocations if a.seq >= window_start]
-        for allocation in [*in_window, *reversed(allocations)]:
+        allocations = self.live_by_stack().get(stack, [])
+        before_end = [a for a in allocations if a.seq < end]
+        in_window = [a for a in before_end if a.seq >= window_start]
+        # Last resort, one made after the end: an object that is reallocated each iteration
+        # (a string grown in place) lives only at its newest address.
+        for allocation in [*in_window, *reversed(before_end), *reversed(allocations)]:
             node = self.snapshot.node_of_allocation(allocation.address)
             if node is not None:
                 return node
@@ -153,7 +156,8 @@ class Analysis:
 
 def _retention(path: Any) -> Retention:
     steps = tuple(Step(s.edge_kind, str(s.label), str(s.type_name)) for s in path.steps)
-    return Retention(str(path.root_kind), str(path.root_label), steps)
+    root_type = str(getattr(path, "root_type", ""))
+    return Retention(str(path.root_kind), str(path.root_label), steps, root_type)
 
 
 def _edge(step: Any) -> PathEdge:

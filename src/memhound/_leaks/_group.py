@@ -61,7 +61,13 @@ class SiteGroup:
 
 
 def anchor_key(retention: Retention) -> tuple[object, ...]:
-    """The root and the steps up to the first container step, whose label becomes `*`."""
+    """The root and the steps up to the first container step, whose label becomes `*`.
+
+    Objects held outside the heap (by C code) are roots of their own, one per object: the
+    registry that holds them is not visible, so they are grouped by the type held instead.
+    """
+    if retention.root_kind == "external":
+        return (retention.root_kind, retention.root_type, "*")
     key: list[object] = [retention.root_kind, retention.root_label]
     for step in retention.steps:
         if step.edge_kind in CONTAINER_EDGES:

@@ -7,7 +7,8 @@ objects or the census (`resource`, `cycle`, `native`, pending `task`s) are added
 
 Rules, one per edge or type seen on the path:
 - root: a module or builtins root -> global; a thread's frame -> thread_local (a live thread's
-  frames keep it; the unit of work's own frames are gone when the detector looks).
+  frames keep it; the unit of work's own frames are gone when the detector looks); a callback
+  held outside the heap (registered with atexit, signal or a C library) -> listener.
 - edges: closure_cell / cell_contents -> closure; default / kwdefault -> default_argument;
   class_dict -> class_attribute; tls -> thread_local; traceback -> traceback, and so is a frame
   local reached through a frame or traceback object.
@@ -67,6 +68,7 @@ class Retention:
     root_kind: str
     root_label: str
     steps: tuple[Step, ...]
+    root_type: str = ""  # type of the root object (what C code holds, for an external root)
 
 
 def short_type(type_name: str) -> str:
@@ -79,6 +81,8 @@ def classify(retention: Retention) -> set[str]:
     kinds: set[str] = set()
     if retention.root_kind in ROOT_KINDS:
         kinds.add(ROOT_KINDS[retention.root_kind])
+    if retention.root_kind == "external" and short_type(retention.root_type) in CALLBACK_TYPES:
+        kinds.add("listener")  # a callback registered with C code (atexit, signal, a C library)
     through_frame = False
     owner = ""  # type of the object the step starts from ("" for the root)
     for step in retention.steps:

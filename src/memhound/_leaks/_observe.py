@@ -57,13 +57,16 @@ def observe(unit: Callable[[int], None], first: int, iterations: int, path: str)
     _core.start_tracing(path)
     try:
         _checkpoint(observation)
-        for iteration in range(first, first + iterations):
+        # The probe is one more pass of the same loop: the same call line, hence the same
+        # allocation stacks as the measured iterations.
+        probe = 1 if observation.gc_enabled else 0
+        for iteration in range(first, first + iterations + probe):
             unit(iteration)
+            if iteration == first + iterations:
+                observation.garbage = _collect_saving_garbage()
+                break
             observation.collected.append(gc.collect() if observation.gc_enabled else 0)
             _checkpoint(observation)
-        if observation.gc_enabled:
-            unit(first + iterations)
-            observation.garbage = _collect_saving_garbage()
         _core.flush_tracing()
     finally:
         _core.stop_tracing()
