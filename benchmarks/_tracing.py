@@ -3,17 +3,20 @@
 Method: for each of N rounds, for each workload, run it once under each tool in turn (so that
 machine noise spreads over all tools alike); the wall time of the whole process is measured from
 outside (interpreter start, tool start-up and the tool's final flush/compression all count).
-The report gives the median over the rounds and its ratio to the plain run's median.
+The report gives the median over the rounds and its ratio to the plain run's median; the CPU
+time (user + system of the child and its threads) is recorded beside the wall time.
 """
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from _proc import last_line
 from _stats import geomean, median
@@ -22,13 +25,15 @@ from _tools import BASELINE_TOOL, BENCH_DIR, Tool
 WORKLOAD_DIR = BENCH_DIR / "workloads"
 COUNTER_SCRIPT = BENCH_DIR / "_count_events.py"
 BASELINE = BASELINE_TOOL
+Metric = Literal["wall", "cpu"]  # wall-clock time, or user + system CPU time of the process
 
 
 @dataclass
 class Cell:
     """One workload under one tool: its timings, or why it could not run, and its capture."""
 
-    seconds: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # wall time of each round
+    cpu_seconds: list[float] = field(default_factory=list)  # user + sys time of each round
     failure: str | None = None
     capture_bytes: int | None = None
     events: int | None = None
@@ -46,25 +51,32 @@ class TracingResults:
     def cell(self, workload: str, tool: str) -> Cell:
         return self.cells[(workload, tool)]
 
-    def median_seconds(self, workload: str, tool: str) -> float | None:
+    def timings(self, workload: str, tool: str, metric: Metric = "wall") -> list[float]:
+        """The rounds' timings; empty when the tool failed on this workload."""
         cell = self.cell(workload, tool)
-        return median(cell.seconds) if cell.seconds and cell.failure is None else None
+        if cell.failure is not None:
+            return []
+        return cell.seconds if metric == "wall" else cell.cpu_seconds
+
+    def median_seconds(self, workload: str, tool: str, metric: Metric = "wall") -> float | None:
+        values = self.timings(workload, tool, metric)
+        return median(values) if values else None
 
     def spread(self, workload: str, tool: str) -> float | None:
         """Half the range of the timings relative to their median (None with fewer than 2)."""
-        cell = self.cell(workload, tool)
-        if len(cell.seconds) < 2 or cell.failure is not None:
+        values = self.timings(workload, tool)
+        if len(values) < 2:
             return None
-        return (max(cell.seconds) - min(cell.seconds)) / (2 * median(cell.seconds))
+        return (max(values) - min(values)) / (2 * median(values))
 
-    def ratio(self, workload: str, tool: str) -> float | None:
-        base = self.median_seconds(workload, BASELINE)
-        value = self.median_seconds(workload, tool)
+    def ratio(self, workload: str, tool: str, metric: Metric = "wall") -> float | None:
+        base = self.median_seconds(workload, BASELINE, metric)
+        value = self.median_seconds(workload, tool, metric)
         return value / base if base and value is not None else None
 
-    def geomean_ratio(self, tool: str) -> tuple[float | None, list[str]]:
+    def geomean_ratio(self, tool: str, metric: Metric = "wall") -> tuple[float | None, list[str]]:
         """Geomean of the per-workload ratios, and the workloads that have no ratio."""
-        ratios = {w: self.ratio(w, tool) for w in self.workloads}
+        ratios = {w: self.ratio(w, tool, metric) for w in self.workloads}
         missing = [w for w, r in ratios.items() if r is None]
         present = [r for r in ratios.values() if r is not None]
         return (geomean(present) if present else None), missing
@@ -116,6 +128,7 @@ def _run_once(
     capture = capture_path(workdir, workload, tool.name)
     capture.unlink(missing_ok=True)
     command = tool.command(script, [repr(scale)], capture)
+    cpu_before = _children_cpu_seconds()
     start = time.perf_counter()
     try:
         done = subprocess.run(
@@ -131,12 +144,20 @@ def _run_once(
         cell.failure = f"timed out after {timeout_s:.0f} s"
         return
     elapsed = time.perf_counter() - start
+    cpu = _children_cpu_seconds() - cpu_before
     if done.returncode != 0:
         cell.failure = f"failed (exit {done.returncode}): {last_line(done.stderr)}"
         return
     cell.seconds.append(elapsed)
+    cell.cpu_seconds.append(cpu)
     if tool.capture_format is not None:
         cell.capture_bytes = capture.stat().st_size if capture.exists() else None
+
+
+def _children_cpu_seconds() -> float:
+    """User + system time of all waited-for child processes so far (their threads included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _progress_line(round_index: int, repeat: int, workload: str, tool: str, cell: Cell) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from _markdown import BarResult, Verdict, table, verdict_of
 from _stats import format_bytes, format_ratio, format_seconds
-from _tracing import BASELINE, TracingResults
+from _tracing import BASELINE, Metric, TracingResults
 
 FULL_TOOL = "memhound-full"
 SAMPLED_TOOL = "memhound-sampled"
@@ -31,8 +31,8 @@ def _time_cell(results: TracingResults, workload: str, tool: str) -> str:
     return f"{format_seconds(seconds)} ({details})"
 
 
-def _geomean_cell(results: TracingResults, tool: str) -> str:
-    value, missing = results.geomean_ratio(tool)
+def _geomean_cell(results: TracingResults, tool: str, metric: Metric = "wall") -> str:
+    value, missing = results.geomean_ratio(tool, metric)
     if value is None:
         return "n/a"
     text = f"**{format_ratio(value)}**"
@@ -46,6 +46,22 @@ def overhead_table(results: TracingResults) -> str:
     rows = [[w, *(_time_cell(results, w, t) for t in names)] for w in results.workloads]
     rows.append(["**geomean ratio**", *(_geomean_cell(results, t) for t in names)])
     return table(["workload", *names], rows)
+
+
+def cpu_table(results: TracingResults) -> str:
+    """Ratios of CPU time (user + system, all threads) to plain python's, per workload."""
+    names = [tool.name for tool in results.tools]
+    rows = [[w, *(_cpu_cell(results, w, t) for t in names)] for w in results.workloads]
+    rows.append(["**geomean ratio**", *(_geomean_cell(results, t, "cpu") for t in names)])
+    return table(["workload", *names], rows)
+
+
+def _cpu_cell(results: TracingResults, workload: str, tool: str) -> str:
+    cell = results.cell(workload, tool)
+    if cell.failure is not None:
+        return _short_status(cell.failure)
+    ratio = results.ratio(workload, tool, "cpu")
+    return format_ratio(ratio) if ratio is not None else "no run"
 
 
 def failure_notes(results: TracingResults) -> list[str]:
@@ -113,7 +129,9 @@ def _ratio_bar(results: TracingResults, tool: str, what: str, bar: float) -> Bar
             Verdict.NOT_MEASURED,
         )
     assert value is not None
-    return BarResult(label, bar_text, format_ratio(value), verdict_of(value, bar))
+    cpu, _ = results.geomean_ratio(tool, "cpu")
+    measured = format_ratio(value) + (f" (CPU time: {format_ratio(cpu)})" if cpu else "")
+    return BarResult(label, bar_text, measured, verdict_of(value, bar))
 
 
 def _capture_bar(results: TracingResults) -> BarResult:

@@ -10,7 +10,13 @@ from _markdown import BarResult
 from _section import SectionReport
 from _tools import SAMPLE_BYTES, Tool
 from _tracing import WORKLOAD_DIR, Progress, TracingResults, measure_tracing
-from _tracing_report import capture_table, failure_notes, overhead_table, tracing_bars
+from _tracing_report import (
+    capture_table,
+    cpu_table,
+    failure_notes,
+    overhead_table,
+    tracing_bars,
+)
 
 OVERHEAD_TITLE = "Tracing overhead"
 CAPTURE_TITLE = "Capture size"
@@ -46,7 +52,12 @@ def _overhead_section(results: TracingResults, bars: list[BarResult]) -> Section
         "The geomean row averages the per-workload ratios."
     )
     notes = failure_notes(results)
-    body = intro + "\n\n" + overhead_table(results)
+    cpu_intro = (
+        "CPU time (user + system of the process, all its threads, from the children's "
+        "rusage) as a ratio to plain python's: less sensitive than wall time to other load "
+        "on the machine; the bars are judged on wall time."
+    )
+    body = "\n\n".join([intro, overhead_table(results), cpu_intro, cpu_table(results)])
     if notes:
         body += "\n\nNot measured:\n" + "\n".join(f"- {note}" for note in notes)
     return SectionReport(OVERHEAD_TITLE, body, bars)

@@ -25,7 +25,7 @@ from _proc import JsonRun, run_json
 from _stats import geomean, median
 from _tools import TOOL_NAMES, Tool, build_tools
 from _tracing import Cell, TracingResults
-from _tracing_report import overhead_table, tracing_bars
+from _tracing_report import cpu_table, overhead_table, tracing_bars
 
 VERDICTS = {"met", "not met", "not measured"}
 SECTION_TITLES = (
@@ -77,7 +77,10 @@ def _fabricated(
         Tool(name, (), capture_format="memhound" if name.startswith("memhound") else None)
         for name in seconds
     ]
-    cells = {("w1", name): Cell(seconds=list(values)) for name, values in seconds.items()}
+    cells = {
+        ("w1", name): Cell(seconds=list(values), cpu_seconds=[v / 2 for v in values])
+        for name, values in seconds.items()
+    }
     for name, reason in (failure or {}).items():
         cells[("w1", name)].failure = reason
     if capture is not None:
@@ -105,6 +108,8 @@ def test_ratios_use_medians_and_bars_judge_them() -> None:
     )
     assert "1.33x" in full.measured and "3.00 B/event" in capture.measured
     assert "| 1.60 s (1.33x, ±9%) |" in overhead_table(results)  # spread: 0.3 / (2 * 1.6)
+    assert cpu_table(results).splitlines()[2] == "| w1 | 1.00x | 1.33x | 1.08x |"
+    assert full.measured == "1.33x (CPU time: 1.33x)"
 
 
 def test_a_failed_tool_is_reported_not_measured() -> None:
@@ -215,8 +220,10 @@ def _section(report: str, title: str) -> str:
 
 def _table_rows(section: str) -> dict[str, list[str]]:
     """First cell -> the other cells, for the data rows of the first table in a section."""
-    rows = {}
+    rows: dict[str, list[str]] = {}
     for line in section.splitlines():
+        if rows and not line.startswith("|"):
+            break  # the end of the first table
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if line.startswith("|") and not line.startswith("|---"):
             rows[cells[0]] = cells[1:]
@@ -251,6 +258,8 @@ def test_tracing_table_has_timings_ratios_and_geomeans(quick_report: str) -> Non
         plain, traced, _ = rows[workload]
         assert _ratio(plain) == 1.0
         assert _ratio(traced) > 1.0  # tracemalloc costs something on an allocation-heavy script
+    section = _section(quick_report, "## Tracing overhead")
+    assert section.count("| **geomean ratio** |") == 2  # wall-time and CPU-time tables
     per_workload = [_ratio(rows[w][1]) for w in ("object_churn", "threads")]
     assert _ratio(rows["**geomean ratio**"][1]) == pytest.approx(
         math.sqrt(per_workload[0] * per_workload[1]), abs=0.011
