@@ -186,6 +186,37 @@ def test_leak_check_bar_needs_the_planted_leak_and_the_time_limit() -> None:
     assert verdict(failed) is Verdict.NOT_MEASURED
 
 
+FAKE_HEAP_BENCH = """
+def run_heap_benchmarks(quick=False):
+    return [
+        {"what": "snapshot", "tool": "memhound", "objects": 10 if quick else 1600000,
+         "seconds": 0.2, "bar": "<= 0.25 s", "met": True, "measured": "0.2 s"},
+        {"what": "explain", "tool": "memhound", "seconds": 0.09, "bar": "<= 50 ms", "met": False},
+        {"what": "heap()", "tool": "guppy3", "seconds": 1.1},
+    ]
+"""
+
+
+def test_heap_rows_and_bars_come_from_heap_bench(tmp_path: Path) -> None:
+    """The runner's contract with heap_bench.py, on a stand-in with known rows."""
+    for source in BENCH_DIR.glob("*.py"):
+        if source.name != "heap_bench.py":
+            (tmp_path / source.name).write_text(source.read_text())
+    (tmp_path / "workloads").mkdir()
+    (tmp_path / "heap_bench.py").write_text(FAKE_HEAP_BENCH)
+    command = [sys.executable, str(tmp_path / "run.py"), "--quick", "--sections", "heap"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    heap = _section(done.stdout, "## Heap snapshot")
+    rows = _table_rows(heap)
+    assert rows["what"] == ["tool", "objects", "seconds", "bar", "met", "measured"]
+    assert rows["snapshot"] == ["memhound", "10", "0.2", "<= 0.25 s", "yes", "0.2 s"]
+    bars = _table_rows(_section(done.stdout, "## Bars (DESIGN.md, Performance bars)"))
+    assert bars["snapshot (memhound)"] == ["<= 0.25 s", "0.2 s", "**met**"]
+    assert bars["explain (memhound)"] == ["<= 50 ms", "see the heap table", "**not met**"]
+    assert not any(label.startswith("heap()") for label in bars)  # no bar: not in the summary
+
+
 # ---- a real quick run, parsed back ---------------------------------------------------------
 
 
