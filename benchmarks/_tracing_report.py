@@ -119,19 +119,23 @@ def _ratio_bar(results: TracingResults, tool: str, what: str, bar: float) -> Bar
         return BarResult(label, bar_text, "not run (tool not selected)", Verdict.NOT_MEASURED)
     value, missing = results.geomean_ratio(tool)
     if missing:
-        reasons = sorted(
-            {_short_status(results.cell(w, tool).failure or "no baseline") for w in missing}
-        )
         return BarResult(
-            label,
-            bar_text,
-            f"no figure for {', '.join(missing)}: {'; '.join(reasons)}",
-            Verdict.NOT_MEASURED,
+            label, bar_text, _missing_text(results, tool, missing), Verdict.NOT_MEASURED
         )
     assert value is not None
     cpu, _ = results.geomean_ratio(tool, "cpu")
     measured = format_ratio(value) + (f" (CPU time: {format_ratio(cpu)})" if cpu else "")
     return BarResult(label, bar_text, measured, verdict_of(value, bar))
+
+
+def _missing_text(results: TracingResults, tool: str, missing: list[str]) -> str:
+    """'no figure for a, b: <why>', the reasons shortened and deduplicated."""
+    reasons = set()
+    for workload in missing:
+        cell = results.cell(workload, tool)
+        reason = cell.failure or cell.count_failure
+        reasons.add(_short_status(reason) if reason else "no baseline or no capture file")
+    return f"no figure for {', '.join(missing)}: {'; '.join(sorted(reasons))}"
 
 
 def _capture_bar(results: TracingResults) -> BarResult:
@@ -142,9 +146,8 @@ def _capture_bar(results: TracingResults) -> BarResult:
     per_workload = {w: results.bytes_per_event(w, FULL_TOOL) for w in results.workloads}
     missing = [w for w, value in per_workload.items() if value is None]
     if missing:
-        return BarResult(
-            label, bar_text, f"no figure for {', '.join(missing)}", Verdict.NOT_MEASURED
-        )
+        text = _missing_text(results, FULL_TOOL, missing)
+        return BarResult(label, bar_text, text, Verdict.NOT_MEASURED)
     worst_workload = max(per_workload, key=lambda w: per_workload[w] or 0.0)
     worst = per_workload[worst_workload] or 0.0
     total_bytes = sum(results.cell(w, FULL_TOOL).capture_bytes or 0 for w in results.workloads)
