@@ -3,11 +3,12 @@
     memhound leaks examples/demo_service.py:handle_request --iterations 30
 
 - every request is appended to a module-level history list (global),
-- each response registers a retry callback whose closure keeps the whole payload (closure),
-- every session opens a SQLite connection that is never closed (resource),
-- sessions subscribe a bound method to an event bus and never unsubscribe (listener),
-- and, not a leak: each request builds a parent <-> child cycle that the collector reclaims
-  (reported apart, as cyclic garbage).
+- each request registers a retry callback whose closure keeps the whole payload (closure),
+- every session subscribes a bound method to an event bus and never unsubscribes (listener),
+  so the session stays, and with it a SQLite connection that is never closed (resource):
+  one leak, reported once with both kinds,
+- and, not a leak: each request builds a parent <-> child tree, a reference cycle the
+  collector reclaims (reported apart, as cyclic garbage).
 
 Run as a script, it serves a burst of requests (`memhound run examples/demo_service.py`).
 """
