@@ -234,6 +234,8 @@ void bindAnalysis(nb::module_& m) {
                 return frameList(c.stackFrames(common::StackId(stack)));
             },
             "stack_id"_a, "[{'file', 'function', 'line'}] innermost first.");
+    // How many later allocations of its thread a temporary allocation may see before its free.
+    m.attr("TEMPORARY_WITHIN") = analysis::kTemporaryWithin;
     m.def(
         "read_capture", &readCapture, "path"_a,
         "Reads a capture file. Raises CaptureError (naming the byte offset) when it is corrupt or of a newer "

@@ -148,6 +148,18 @@ TEST(AnalysisTest, StacksOnTheSameLinesAreOneGroup) {
     EXPECT_EQ(analysis.sites(View::Leaks, GroupBy::Stack, 0).rows.size(), 1u);
 }
 
+TEST(AnalysisTest, OneFunctionRecordedUnderTwoCodeIdsIsOneGroup) {
+    CaptureBuilder builder = program();
+    builder.code(9, "app.py", "load", 20).frame(9, 4, 9, 3);  // load again, as another thread saw it
+    builder.alloc(0x100, 100, 2).alloc(0x200, 50, 9, 1);
+    CaptureAnalysis analysis(builder.build());
+    std::vector<SiteRow> byFunction = analysis.sites(View::Leaks, GroupBy::Function, 0).rows;
+    ASSERT_EQ(byFunction.size(), 1u);
+    EXPECT_EQ(byFunction[0].amount.bytes, 150);
+    EXPECT_EQ(analysis.sites(View::Leaks, GroupBy::Line, 0).rows.size(), 1u);
+    EXPECT_EQ(analysis.sites(View::Leaks, GroupBy::Stack, 0).rows.size(), 2u);  // callers differ
+}
+
 TEST(AnalysisTest, LimitKeepsTheLargestRows) {
     CaptureBuilder builder = program();
     builder.alloc(0x100, 1, 1).alloc(0x200, 2, 2).alloc(0x300, 3, 3).alloc(0x400, 4, 5);

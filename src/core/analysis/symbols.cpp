@@ -1,16 +1,32 @@
 #include "core/analysis/symbols.h"
 
+#include <unordered_map>
+
 namespace memhound::analysis {
 
 Symbols::Symbols(const format::Capture& capture)
-    : m_capture(capture), m_stackIndex(capture.stacks.size()), m_codeIndex(capture.codes.size()) {
+    : m_capture(capture),
+      m_stackIndex(capture.stacks.size()),
+      m_codeIndex(capture.codes.size()),
+      m_canonical(capture.codes.size()) {
     for (std::size_t i = 0; i < capture.stacks.size(); ++i)
         *m_stackIndex.findOrInsert(capture.stacks[i].id.value) = static_cast<std::uint32_t>(i);
-    m_lines.reserve(capture.codes.size());
-    for (std::size_t i = 0; i < capture.codes.size(); ++i) {
-        const format::CodeRecord& record = capture.codes[i];
+    indexCodes();
+}
+
+// The recorder may register one code object under several ids (one per thread, for instance):
+// records with the same content share the canonical id, so that they group as one function.
+void Symbols::indexCodes() {
+    std::unordered_map<std::string, common::CodeId> byContent;
+    m_lines.reserve(m_capture.codes.size());
+    for (std::size_t i = 0; i < m_capture.codes.size(); ++i) {  // sorted by id: the first is the smallest
+        const format::CodeRecord& record = m_capture.codes[i];
         *m_codeIndex.findOrInsert(record.id.value) = static_cast<std::uint32_t>(i);
         m_lines.emplace_back(record.lineTable, record.firstLine);
+        std::string content = record.filename + '\0' + record.name + '\0' + std::to_string(record.firstLine) +
+                              '\0' + record.lineTable;
+        *m_canonical.findOrInsert(record.id.value) =
+            byContent.try_emplace(content, record.id).first->second.value;
     }
 }
 
@@ -27,7 +43,8 @@ const format::CodeRecord* Symbols::code(common::CodeId id) const {
 Location Symbols::locate(const format::StackNodeRecord& frame) const {
     const std::uint32_t* codeIndex = m_codeIndex.find(frame.code.value);
     if (codeIndex == nullptr) return {frame.code, 0, false};
-    return {frame.code, m_lines[*codeIndex].lineFor(frame.instrOffset), true};
+    common::CodeId canonical(*m_canonical.find(frame.code.value));
+    return {canonical, m_lines[*codeIndex].lineFor(frame.instrOffset), true};
 }
 
 std::vector<Location> Symbols::locations(common::StackId stack) const {

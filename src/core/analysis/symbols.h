@@ -22,7 +22,7 @@ struct Frame {
 
 // Where a frame is, as ids: two frames are the same line when these are equal.
 struct Location {
-    common::CodeId code;
+    common::CodeId code;  // canonical: one function recorded under two ids has one
     std::int32_t line = 0;
     bool known = false;  // false for the empty stack and for ids the capture does not define
 };
@@ -41,10 +41,12 @@ private:
     const format::StackNodeRecord* node(common::StackId stack) const;
     const format::CodeRecord* code(common::CodeId id) const;
     Location locate(const format::StackNodeRecord& frame) const;
+    void indexCodes();
 
     const format::Capture& m_capture;
     format::FlatMap<std::uint32_t> m_stackIndex;  // stack id -> index in m_capture.stacks
     format::FlatMap<std::uint32_t> m_codeIndex;   // code id -> index in m_capture.codes
+    format::FlatMap<std::uint32_t> m_canonical;   // code id -> smallest id with the same content
     std::vector<LineTable> m_lines;               // by index in m_capture.codes
 };
 

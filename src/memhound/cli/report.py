@@ -6,17 +6,18 @@ import argparse
 import sys
 
 from memhound._capture import read_capture, truncation_warning
+from memhound._core import TEMPORARY_WITHIN
 from memhound.report import capture_info, dumps, render_sites, sites_document
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Reads a capture written by `memhound run` (or memhound.Tracker) and prints the allocation
 sites that hold the most memory, with their call stacks (innermost first) and source lines.
 
 views:
   --peak       memory live at the moment the traced heap was largest (default)
   --leaks      memory allocated while tracing and never freed before the end
-  --temporary  allocations freed within a few allocations of their thread (churn),
-               ranked by how many were made"""
+  --temporary  allocations freed with at most {TEMPORARY_WITHIN} other allocations of their
+               thread in between (churn), ranked by how many were made"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
