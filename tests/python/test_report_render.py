@@ -16,6 +16,8 @@ from memhound.report import (
     render_stats,
     sites_document,
     stats_document,
+    trim_rows,
+    without_launcher_frames,
 )
 
 SOURCE = {
@@ -222,3 +224,25 @@ def test_stats_json_adds_rates() -> None:
     assert document["allocations_per_s"] == 600
     assert document["bytes_per_s"] == 2 * 1024 * 1024
     assert document["capture"]["path"] == "app.bin"
+
+
+def test_launcher_frames_below_the_program_are_dropped() -> None:
+    package = "/opt/lib/memhound"
+    frames = [
+        frame("app.py", "load", 4),
+        frame("app.py", "<module>", 9),
+        frame("<frozen runpy>", "_run_code", 88),
+        frame(f"{package}/_program.py", "run_program.<locals>.execute", 105),
+        frame(f"{package}/cli/run.py", "run", 40),
+    ]
+    assert without_launcher_frames(frames, package) == frames[:2]
+    only_launcher = frames[3:]
+    assert without_launcher_frames(only_launcher, package) == only_launcher[:1]
+    row: SiteRow = {"bytes": 1, "count": 1, "frames": frames}
+    assert trim_rows([row], package)[0]["frames"] == frames[:2]
+    assert row["frames"] == frames  # the input rows are left as they were
+
+
+def test_runpy_inside_the_program_is_kept() -> None:
+    frames = [frame("/usr/lib/python3.11/runpy.py", "run_module", 200), frame("app.py", "main", 3)]
+    assert without_launcher_frames(frames, "/opt/lib/memhound") == frames

@@ -7,7 +7,7 @@ import sys
 
 from memhound._capture import read_capture, truncation_warning
 from memhound._core import TEMPORARY_WITHIN
-from memhound.report import capture_info, dumps, render_sites, sites_document
+from memhound.report import capture_info, dumps, render_sites, sites_document, trim_rows
 
 DESCRIPTION = f"""\
 Reads a capture written by `memhound run` (or memhound.Tracker) and prints the allocation
@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if warning:
         print(f"memhound: warning: {warning}", file=sys.stderr)
     summary = capture.site_summary(args.view, args.by, args.limit)
+    summary["sites"] = trim_rows(summary["sites"])
     info = capture_info(capture, args.file)
     if args.json:
         sys.stdout.write(dumps(sites_document(summary, view=args.view, by=args.by, info=info)))

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from memhound._capture import read_capture, truncation_warning
-from memhound.report import capture_info, dumps, render_stats, stats_document
+from memhound.report import capture_info, dumps, render_stats, stats_document, trim_rows
 
 DESCRIPTION = """\
 Summarises a capture: how many allocations and frees, how many bytes, the traced peak,
@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if warning:
         print(f"memhound: warning: {warning}", file=sys.stderr)
     stats = capture.stats()
+    stats["top_sites"] = trim_rows(stats["top_sites"])
     info = capture_info(capture, args.file)
     sys.stdout.write(dumps(stats_document(stats, info)) if args.json else render_stats(stats, info))
     return 0

@@ -1,6 +1,7 @@
 """Renderers of capture reports: terminal tables and JSON, over plain rows (see _rows)."""
 
 from memhound.report._format import format_bytes, format_count, source_line
+from memhound.report._frames import trim_rows, without_launcher_frames
 from memhound.report._json import dumps, sites_document, stats_document
 from memhound.report._rows import CaptureInfo, FrameRow, SiteRow, SiteSummary, capture_info
 from memhound.report._text import render_sites, render_stats
@@ -19,4 +20,6 @@ __all__ = [
     "sites_document",
     "source_line",
     "stats_document",
+    "trim_rows",
+    "without_launcher_frames",
 ]
