@@ -246,3 +246,10 @@ def test_launcher_frames_below_the_program_are_dropped() -> None:
 def test_runpy_inside_the_program_is_kept() -> None:
     frames = [frame("/usr/lib/python3.11/runpy.py", "run_module", 200), frame("app.py", "main", 3)]
     assert without_launcher_frames(frames, "/opt/lib/memhound") == frames
+
+
+def test_sampled_capture_is_flagged_as_estimates() -> None:
+    info = {**INFO, "header": {**INFO["header"], "mode": "sampled", "sample_bytes": 4096}}
+    text = render_sites(summary(rows(), 1), view="peak", by="line", info=info)
+    assert "sampled mode, estimated from samples" in text
+    assert "figures are estimates" in render_stats(stats(), info)

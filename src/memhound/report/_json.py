@@ -1,4 +1,14 @@
-"""JSON documents for `memhound report --json` and `memhound stats --json`, over plain rows."""
+"""JSON documents for `memhound report --json` and `memhound stats --json`, over plain rows.
+
+report: {"schema": 1, "capture": {path, header, complete, truncated_at, event_count},
+         "view": "peak"|"leaks"|"temporary", "by": "line"|"function"|"stack",
+         "total_bytes", "total_count", "site_count" (over every site of the view),
+         "sites": [{"bytes", "count", "bytes_share", "count_share",
+                    "frames": [{"file", "function", "line" (null if unknown), "source"}]}]}
+         (frames innermost first, without the launcher's frames)
+stats:  {"schema": 1, "capture": {...}, every key of Capture.stats(),
+         "allocations_per_s", "bytes_per_s" (null without a duration)}
+"""
 
 from __future__ import annotations
 

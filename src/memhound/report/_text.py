@@ -75,7 +75,10 @@ def _capture_line(info: CaptureInfo) -> str:
     header = info["header"]
     state = "complete" if info["complete"] else f"truncated at byte {info['truncated_at']}"
     program = f" of `{_command_line(header)}`" if header.get("argv") else ""
-    return f"Capture {info['path']}{program} (pid {header.get('pid')}, {header.get('mode')} mode, {state})"
+    mode = f"{header.get('mode')} mode"
+    if header.get("mode") == "sampled":
+        mode += ", estimated from samples"
+    return f"Capture {info['path']}{program} (pid {header.get('pid')}, {mode}, {state})"
 
 
 def _command_line(header: dict[str, Any]) -> str:
