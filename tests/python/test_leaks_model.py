@@ -41,7 +41,7 @@ def fabricated_report(source_file: str) -> LeakReport:
     )
     garbage = CyclicGarbage("Node", 3.0, 480.0, [Frame(source_file, 5, "handle")])
     resources = ResourceCounts({"fd": 4}, {"fd": 4, "sqlite3.Connection": 30})
-    return LeakReport("app.py:handle", 30, 3, 1.25, [leak], [garbage], resources)
+    return LeakReport("app.py:handle", 30, 3, 1.25, [leak], [garbage], resources, 12.0)
 
 
 def test_json_has_exactly_the_documented_keys(tmp_path):
@@ -85,6 +85,7 @@ def test_text_report_shows_kinds_growth_site_source_and_path(tmp_path):
     assert "def fire(): return sum(data)" in text
     assert "retained by   app._timers[12].__closure__[0]" in text
     assert "Node: 3 objects" in text
+    assert "collector (12 objects per iteration" in text
     assert "sqlite3.Connection 0 -> 30" in text
 
 

@@ -74,7 +74,14 @@ def check_leaks(
         leaks=leaks,
         cyclic_garbage=garbage,
         resources=ResourceCounts(before.counts(), after.counts()),
+        collected_per_iteration=_collected_per_iteration(observation),
     )
+
+
+def _collected_per_iteration(observation: Observation) -> float | None:
+    if not observation.gc_enabled or not observation.collected:
+        return None
+    return sum(observation.collected) / len(observation.collected)
 
 
 def _check_counts(iterations: int, warmup: int) -> None:

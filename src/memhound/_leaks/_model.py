@@ -137,6 +137,9 @@ class LeakReport:
     leaks: list[Leak]
     cyclic_garbage: list[CyclicGarbage]
     resources: ResourceCounts
+    # Objects the cyclic collector reclaimed per iteration, all sites together (None: the
+    # collector was disabled). The per-site detail is `cyclic_garbage`; the text report shows it.
+    collected_per_iteration: float | None = None
 
     @property
     def leaked(self) -> bool:

@@ -27,7 +27,9 @@ def render_text(report: LeakReport) -> str:
     for number, leak in enumerate(report.leaks, start=1):
         lines += ["", *_render_leak(number, leak)]
     if report.cyclic_garbage:
-        lines += ["", "cyclic garbage reclaimed by the collector (a cost, not a leak):"]
+        total = report.collected_per_iteration
+        count = f"{total:g} objects per iteration, " if total is not None else ""
+        lines += ["", f"cyclic garbage reclaimed by the collector ({count}a cost, not a leak):"]
         lines += [_render_garbage(entry) for entry in report.cyclic_garbage]
     grown = report.resources.grown()
     if grown:
