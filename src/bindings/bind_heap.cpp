@@ -111,6 +111,13 @@ void bindHeap(nb::module_& m) {
                  return std::vector<std::uint32_t>(span.begin(), span.end());
              })
         .def("roots", &rootsOf)
+        .def("object_ids",
+             [](const HeapSnapshot& s) {
+                 if (!s.live()) throw nb::value_error("a loaded snapshot has no object ids");
+                 std::vector<std::uintptr_t> ids(s.graph().nodeCount());
+                 for (std::uint32_t v = 0; v < ids.size(); ++v) ids[v] = s.objectId(NodeId(v));
+                 return ids;
+             })
         .def("node_of",
              [](const HeapSnapshot& s, nb::handle obj) -> std::optional<std::uint32_t> {
                  auto node = s.nodeOfObject(obj.ptr());

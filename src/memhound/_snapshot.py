@@ -231,6 +231,10 @@ class Snapshot:
         """The allocation address of the object (before its GC header), as the tracer saw it."""
         return int(self._core.node_address(node))
 
+    def object_ids(self) -> list[int]:
+        """id() of every node's object as walked (live snapshots only), indexed by node."""
+        return list(self._core.object_ids())
+
     def node_of_allocation(self, address: int) -> int | None:
         node = self._core.node_of_allocation(address)
         return None if node is None else int(node)

@@ -55,6 +55,8 @@ public:
     const graph::ShortestPaths& paths();
 
     std::optional<NodeId> nodeOfObject(PyObject* obj) const;
+    // id() of the node's object as it was when walked (its address after the preheader).
+    std::uintptr_t objectId(NodeId node) const { return objectAddress(node); }
     std::optional<NodeId> nodeOfAllocation(std::uint64_t address);
     // The object of `node` if it is provably the same live object, else nullptr (borrowed).
     PyObject* liveObject(NodeId node);

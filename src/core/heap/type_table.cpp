@@ -1,5 +1,7 @@
 #include "core/heap/type_table.h"
 
+#include <algorithm>
+
 namespace memhound::heap {
 
 namespace {
@@ -50,8 +52,10 @@ std::uint64_t strSize(PyObject* obj, PyCFunction fallback) {
 }
 
 std::uint64_t intSize(PyObject* obj) {
+    // int.__sizeof__ counts at least one digit: zero has no digits but is allocated with one.
     Py_ssize_t digits = Py_SIZE(obj) < 0 ? -Py_SIZE(obj) : Py_SIZE(obj);
-    return offsetof(PyLongObject, ob_digit) + static_cast<std::uint64_t>(digits) * sizeof(digit);
+    return offsetof(PyLongObject, ob_digit) +
+           static_cast<std::uint64_t>(std::max<Py_ssize_t>(digits, 1)) * sizeof(digit);
 }
 
 }  // namespace
