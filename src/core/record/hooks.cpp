@@ -59,12 +59,19 @@ inline bool wantsFree(void* address) {
            Session::instance().sampled().mayContain(reinterpret_cast<std::uintptr_t>(address));
 }
 
+// The calling thread's recorder when it holds the GIL; the usual case without a call.
+inline ThreadRecorder* recorderOf(Session& session, PyThreadState* running) {
+    ThreadRecorder* recorder = t_recorder;
+    if (recorder != nullptr && recorder->tstate() == running && compat::holdsGil(running)) return recorder;
+    return session.recorderFor(running);
+}
+
 void recordAlloc(common::Allocator kind, void* address, std::size_t size) {
     Session& session = Session::instance();
     if (Session::sampleBytes() != 0) session.sampled().insert(reinterpret_cast<std::uintptr_t>(address));
     PyThreadState* running = compat::gilHolder();
     RawEvent event{reinterpret_cast<std::uint64_t>(address), size, 0, 0, EventKind::Alloc, kind, 0};
-    if (ThreadRecorder* recorder = session.recorderFor(running)) {
+    if (ThreadRecorder* recorder = recorderOf(session, running)) {
         event.stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions()).value;
         event.seq = Session::takeSeq();
         recorder->push(event);
@@ -78,7 +85,7 @@ void recordFree(common::Allocator kind, void* address, std::uint64_t seq) {
     Session& session = Session::instance();
     if (Session::sampleBytes() != 0 && !session.sampled().erase(reinterpret_cast<std::uintptr_t>(address))) return;
     RawEvent event{reinterpret_cast<std::uint64_t>(address), 0, seq, 0, EventKind::Free, kind, 0};
-    if (ThreadRecorder* recorder = session.recorderFor(compat::gilHolder())) {
+    if (ThreadRecorder* recorder = recorderOf(session, compat::gilHolder())) {
         if (event.seq == 0) event.seq = Session::takeSeq();
         recorder->push(event);
         return;

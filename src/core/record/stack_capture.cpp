@@ -84,11 +84,24 @@ void StackCapture::captureFull(compat::Frame* top, std::string& definitions) {
 void StackCapture::pushScratchFrames(std::string& definitions) {
     for (auto it = m_scratch.rbegin(); it != m_scratch.rend(); ++it) {
         compat::Frame* frame = *it;
-        PyCodeObject* code = compat::frameCode(frame);
-        const common::CodeId codeId = internCode(code, definitions);
-        const int offset = compat::instructionOffset(frame);
-        const common::StackId node = internNode(parentOf(m_entries.size()), codeId, offset, definitions);
-        m_entries.push_back(Entry{frame, code, codeId, offset, node});
+        Entry entry{frame, compat::frameCode(frame), {}, compat::instructionOffset(frame), {}};
+        Entry* parent = m_entries.empty() ? nullptr : &m_entries.back();
+        if (parent != nullptr && parent->childOf == parent->node && parent->childCode == entry.code &&
+            parent->childOffset == entry.offset) {
+            entry.codeId = parent->childCodeId;
+            entry.node = parent->childNode;
+        } else {
+            entry.codeId = internCode(entry.code, definitions);
+            entry.node = internNode(parentOf(m_entries.size()), entry.codeId, entry.offset, definitions);
+            if (parent != nullptr) {
+                parent->childOf = parent->node;
+                parent->childCode = entry.code;
+                parent->childOffset = entry.offset;
+                parent->childCodeId = entry.codeId;
+                parent->childNode = entry.node;
+            }
+        }
+        m_entries.push_back(entry);
     }
 }
 

@@ -44,6 +44,14 @@ private:
         common::CodeId codeId;
         int offset;
         common::StackId node;
+        // The frame last pushed on top of this one while this entry was at node childOf: a loop
+        // calling the same function, which allocates at the same place, reuses its ids without a
+        // table lookup.
+        common::StackId childOf;
+        PyCodeObject* childCode = nullptr;
+        int childOffset = 0;
+        common::CodeId childCodeId;
+        common::StackId childNode;
     };
 
     // The common case: no frame entered or left since the last capture, only the offset may differ.
