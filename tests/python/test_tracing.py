@@ -158,6 +158,23 @@ def test_threads_are_named_and_their_allocations_attributed(tmp_path: Path) -> N
     assert any(f["function"] == "Thread._bootstrap" for f in beta[0]["frames"])
 
 
+def test_a_renamed_thread_is_reported_under_its_last_name(tmp_path: Path) -> None:
+    script = write_program(
+        tmp_path,
+        """
+        import threading
+        kept = [bytearray(1 << 20)]
+        threading.current_thread().name = "renamed-main"
+        more = [bytearray(1 << 20)]
+        """,
+    )
+    output = tmp_path / "capture.bin"
+    assert memhound("run", "-o", str(output), str(script)).returncode == 0
+    names = {thread["name"] for thread in read_capture(output).threads}
+    assert "renamed-main" in names
+    assert "MainThread" not in names
+
+
 FORK_PROGRAM = """
     import os
 
