@@ -295,6 +295,15 @@ TEST(AnalysisTest, UnknownStackResolvesToAnUnknownFrame) {
     EXPECT_EQ(analysis.stackFrames(StackId(12345)).size(), 1u);
 }
 
+TEST(AnalysisTest, ParentCycleFromABrokenWriterEndsTheStack) {
+    CaptureBuilder builder = program();
+    builder.frame(10, 11, 1, 0).frame(11, 10, 2, 0);
+    builder.alloc(0x100, 8, 10);
+    CaptureAnalysis analysis(builder.build());
+    EXPECT_LE(analysis.stackFrames(StackId(10)).size(), 9u);  // at most one pass over the 8 nodes
+    EXPECT_EQ(analysis.sites(View::Leaks, GroupBy::Stack, 0).rows.size(), 1u);
+}
+
 TEST(AnalysisTest, EmptyCaptureHasNothingToReport) {
     CaptureBuilder builder;
     CaptureAnalysis analysis(builder.build());

@@ -247,6 +247,23 @@ TEST(FormatTest, UnknownReferencesAreToleratedWhenTheEndWasLost) {
     EXPECT_EQ(capture.events.size(), 1u);
 }
 
+TEST(FormatTest, StackParentCycleIsRejected) {
+    std::string bytes = writeCapture(sampleHeader(), [](CaptureWriter& writer) {
+        std::string defs = definitionsForTwoFrames();
+        encodeStackNode(defs, {StackId(7), StackId(8), CodeId(1), 0});
+        encodeStackNode(defs, {StackId(8), StackId(9), CodeId(1), 0});
+        encodeStackNode(defs, {StackId(9), StackId(7), CodeId(1), 0});
+        writer.writeBatch(ThreadId(0), {}, defs);
+        writer.finish({0, 0});
+    });
+    try {
+        readCaptureBytes(bytes);
+        FAIL() << "a cycle was accepted";
+    } catch (const common::FormatError& error) {
+        EXPECT_NE(std::string(error.what()).find("is its own ancestor"), std::string::npos) << error.what();
+    }
+}
+
 TEST(FormatTest, ConflictingDuplicateDefinitionIsRejected) {
     std::string bytes = writeCapture(sampleHeader(), [](CaptureWriter& writer) {
         writer.writeBatch(ThreadId(0), {}, definitionsForTwoFrames());

@@ -121,6 +121,7 @@ private:
     void finish() {
         sortUnique(m_capture.codes, &BatchSpan::codesEnd, "code");
         checkStackReferences();
+        checkStackCycles();
         sortUnique(m_capture.stacks, &BatchSpan::stacksEnd, "stack node");
         checkEventReferences();
         keepLastThreadNames();
@@ -191,6 +192,37 @@ private:
                 unresolved("stack node " + std::to_string(node.id.value) + " refers to unknown parent " +
                                std::to_string(node.parent.value),
                            frameOfRecord(i, &BatchSpan::stacksEnd));
+        }
+    }
+
+    // A parent chain that comes back to a node would make every walk up that stack endless.
+    void checkStackCycles() const {
+        const std::vector<StackNodeRecord>& stacks = m_capture.stacks;  // in file order here
+        std::vector<std::pair<common::StackId, std::size_t>> indexById;
+        for (std::size_t i = 0; i < stacks.size(); ++i) indexById.emplace_back(stacks[i].id, i);
+        std::sort(indexById.begin(), indexById.end());
+        auto parentIndex = [&](std::size_t i) -> std::optional<std::size_t> {
+            auto it = std::lower_bound(indexById.begin(), indexById.end(),
+                                       std::pair(stacks[i].parent, std::size_t{0}));
+            if (stacks[i].parent.value == 0 || it == indexById.end() || it->first != stacks[i].parent)
+                return {};
+            return it->second;
+        };
+        enum : std::uint8_t { Unvisited, OnWalk, Done };
+        std::vector<std::uint8_t> state(stacks.size(), Unvisited);
+        std::vector<std::size_t> walk;
+        for (std::size_t i = 0; i < stacks.size(); ++i) {
+            walk.clear();
+            std::optional<std::size_t> at = i;
+            for (; at && state[*at] == Unvisited; at = parentIndex(*at)) {
+                state[*at] = OnWalk;
+                walk.push_back(*at);
+            }
+            if (at && state[*at] == OnWalk)
+                throw FormatError(
+                    "stack node " + std::to_string(stacks[*at].id.value) + " is its own ancestor",
+                    frameOfRecord(*at, &BatchSpan::stacksEnd));
+            for (std::size_t node : walk) state[node] = Done;
         }
     }
 
