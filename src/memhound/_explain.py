@@ -2,8 +2,8 @@
 
 It takes a fresh snapshot (or uses the one given) and reports the shortest strong path from a
 root, the bytes the object keeps alive, or, for an object no root reaches, the reference cycle
-that keeps it in memory. The references the caller holds to ask the question (its own frame's
-locals and the call's arguments) are not counted as reasons.
+that keeps it in memory. The references the caller holds to ask the question (the calling
+thread's frame locals and the call's arguments) are not counted as reasons.
 """
 
 from __future__ import annotations

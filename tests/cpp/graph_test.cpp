@@ -47,7 +47,8 @@ RandomGraph randomGraph(std::mt19937& rng) {
 }
 
 // Nodes reachable from `starts` without passing through `removed` (kNone: remove nothing).
-std::vector<bool> reach(const RandomGraph& g, const std::vector<std::uint32_t>& starts, std::uint32_t removed) {
+std::vector<bool> reach(const RandomGraph& g, const std::vector<std::uint32_t>& starts,
+                        std::uint32_t removed) {
     std::vector<bool> seen(g.n, false);
     std::vector<std::uint32_t> stack;
     for (std::uint32_t s : starts) {
@@ -123,19 +124,20 @@ TEST(DominatorTree, LongChainDoesNotRecurse) {
     Edges edges;
     for (std::uint32_t v = 0; v + 1 < n; ++v) edges.push_back({v, v + 1});
     edges.push_back({n - 1, 0});
-    ObjectGraph graph = graphFromEdges(n, edges, std::vector<std::uint64_t>(n, 8), std::vector<std::uint32_t>(n, 0),
-                                       {{NodeId(0), RootKind::Module, 0}});
+    ObjectGraph graph = graphFromEdges(n, edges, std::vector<std::uint64_t>(n, 8),
+                                       std::vector<std::uint32_t>(n, 0), {{NodeId(0), RootKind::Module, 0}});
     DominatorTree tree(graph);
     EXPECT_EQ(tree.retainedSize(NodeId(0)), 8ull * n);
     EXPECT_EQ(tree.idom(NodeId(n - 1)), n - 2);
 }
 
-// Shortest distance from the roots of one kind, or -1.
-int distanceFrom(const RandomGraph& g, RootKind kind, std::uint32_t target) {
+// Shortest distance from the roots of one tier, or -1.
+int distanceFrom(const RandomGraph& g, int tier, std::uint32_t target) {
     std::vector<int> dist(g.n, -1);
     std::vector<std::uint32_t> queue;
     for (const Root& r : g.roots) {
-        if (r.kind == kind && dist[r.node.value] < 0) dist[r.node.value] = 0, queue.push_back(r.node.value);
+        if (rootTier(r.kind) == tier && dist[r.node.value] < 0)
+            dist[r.node.value] = 0, queue.push_back(r.node.value);
     }
     for (std::size_t head = 0; head < queue.size(); ++head) {
         for (auto [from, to] : g.edges) {
@@ -145,23 +147,23 @@ int distanceFrom(const RandomGraph& g, RootKind kind, std::uint32_t target) {
     return dist[target];
 }
 
-TEST(ShortestPaths, PreferModulesThenFramesThenBuiltinsThenExternal) {
+TEST(ShortestPaths, PreferModulesAndBuiltinsThenFramesThenExternal) {
     std::mt19937 rng(777);
     for (int round = 0; round < 3000; ++round) {
         RandomGraph g = randomGraph(rng);
         ObjectGraph graph = g.build();
         ShortestPaths paths(graph);
         for (std::uint32_t w = 0; w < g.n; ++w) {
-            int expectedKind = -1, expectedLength = -1;
-            for (int k = 0; k < kRootKindCount && expectedKind < 0; ++k) {
-                int d = distanceFrom(g, static_cast<RootKind>(k), w);
-                if (d >= 0) expectedKind = k, expectedLength = d;
+            int expectedTier = -1, expectedLength = -1;
+            for (int tier = 0; tier < kRootTierCount && expectedTier < 0; ++tier) {
+                int d = distanceFrom(g, tier, w);
+                if (d >= 0) expectedTier = tier, expectedLength = d;
             }
             std::optional<Path> path = paths.pathTo(NodeId(w));
-            ASSERT_EQ(path.has_value(), expectedKind >= 0) << "round " << round;
+            ASSERT_EQ(path.has_value(), expectedTier >= 0) << "round " << round;
             if (!path) continue;
             const Root& root = g.roots[path->root];
-            ASSERT_EQ(static_cast<int>(root.kind), expectedKind) << "round " << round;
+            ASSERT_EQ(rootTier(root.kind), expectedTier) << "round " << round;
             ASSERT_EQ(path->nodes.front(), root.node);
             ASSERT_EQ(path->nodes.back(), NodeId(w));
             ASSERT_EQ(static_cast<int>(path->nodes.size()) - 1, expectedLength) << "round " << round;
@@ -182,14 +184,16 @@ TEST(Census, CountsShallowAndNonNestedRetainedPerType) {
         DominatorTree tree(graph);
         auto dom = bruteDominators(g);
         std::vector<CensusRow> rows = census(graph, tree);
-        for (std::size_t i = 1; i < rows.size(); ++i) ASSERT_GE(rows[i - 1].shallowBytes, rows[i].shallowBytes);
+        for (std::size_t i = 1; i < rows.size(); ++i)
+            ASSERT_GE(rows[i - 1].shallowBytes, rows[i].shallowBytes);
         std::uint64_t total = 0;
         for (const CensusRow& row : rows) {
             std::uint64_t count = 0, shallow = 0, retained = 0;
             for (std::uint32_t w = 0; w < g.n; ++w) {
                 if (g.types[w] == row.type.value) ++count, shallow += g.sizes[w];
-                bool coveredByType = std::any_of(dom[w].begin(), dom[w].end(),
-                                                 [&](std::uint32_t d) { return g.types[d] == row.type.value; });
+                bool coveredByType = std::any_of(dom[w].begin(), dom[w].end(), [&](std::uint32_t d) {
+                    return g.types[d] == row.type.value;
+                });
                 if (coveredByType) retained += g.sizes[w];
             }
             ASSERT_EQ(row.count, count);
@@ -278,7 +282,9 @@ protected:
         std::ifstream in(m_path, std::ios::binary);
         return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     }
-    void write(const std::string& content) const { std::ofstream(m_path, std::ios::binary | std::ios::trunc) << content; }
+    void write(const std::string& content) const {
+        std::ofstream(m_path, std::ios::binary | std::ios::trunc) << content;
+    }
 };
 
 TEST_F(SnapshotFileTest, RoundTrips) {

@@ -15,10 +15,16 @@ namespace memhound::graph {
 using common::NodeId;
 using common::TypeId;
 
-// Why a root is a root. The order is the preference of shortest paths: a path from a module
-// global is shown before one from a frame, a frame before the builtins, the builtins before C.
-enum class RootKind : std::uint8_t { Module = 0, Frame = 1, Builtins = 2, External = 3 };
+// Why a root is a root.
+enum class RootKind : std::uint8_t { Module = 0, Builtins = 1, Frame = 2, External = 3 };
 inline constexpr int kRootKindCount = 4;
+
+// Shortest paths prefer roots of a lower tier: module globals (the builtins module being one of
+// the modules) before a thread's frames, frames before references held outside the heap.
+inline int rootTier(RootKind kind) {
+    return kind == RootKind::Builtins ? 0 : kind == RootKind::Frame ? 1 : kind == RootKind::External ? 2 : 0;
+}
+inline constexpr int kRootTierCount = 3;
 
 const char* rootKindName(RootKind kind);
 

@@ -8,11 +8,11 @@ ShortestPaths::ShortestPaths(const ObjectGraph& graph) : m_parent(graph.nodeCoun
     std::vector<std::uint32_t> queue;
     queue.reserve(graph.nodeCount());
     const std::vector<Root>& roots = graph.roots();
-    for (int tier = 0; tier < kRootKindCount; ++tier) {
+    for (int tier = 0; tier < kRootTierCount; ++tier) {
         std::size_t head = queue.size();
         for (std::uint32_t r = 0; r < roots.size(); ++r) {
             std::uint32_t node = roots[r].node.value;
-            if (static_cast<int>(roots[r].kind) != tier || m_parent[node] != kUnreached) continue;
+            if (rootTier(roots[r].kind) != tier || m_parent[node] != kUnreached) continue;
             m_parent[node] = kRootFlag | r;
             queue.push_back(node);
         }

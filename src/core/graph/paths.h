@@ -1,7 +1,7 @@
 #pragma once
-// Shortest strong paths from the roots: a breadth-first search in tiers by root kind, so an object
+// Shortest strong paths from the roots: a breadth-first search in tiers (rootTier), so an object
 // reachable from a module global gets its shortest path from a module global even when a frame
-// local is closer; frames come next, then the builtins, then objects held by C code.
+// local is closer; frames come next, then objects held from outside the heap.
 #include <cstdint>
 #include <optional>
 #include <vector>

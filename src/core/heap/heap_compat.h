@@ -98,6 +98,17 @@ inline PyCodeObject* frameCode(Frame* frame) { return frame->f_code; }
 // The frame's locals, cells and free variables (not its evaluation stack).
 inline int frameLocalCount(Frame* frame) { return frame->f_code->co_nlocalsplus; }
 inline PyObject* frameLocal(Frame* frame, int i) { return frame->localsplus[i]; }
+// Calls fn for each value on the frame's evaluation stack, when its recorded stack top is
+// plausible (a running frame's may be stale: callers compare the values, never follow them).
+template <typename Fn>
+void forEachStackValue(Frame* frame, Fn&& fn) {
+    int base = frame->f_code->co_nlocalsplus;
+    int top = frame->stacktop;
+    if (top < base || top > base + frame->f_code->co_stacksize) return;
+    for (int i = base; i < top; ++i) {
+        if (frame->localsplus[i]) fn(frame->localsplus[i]);
+    }
+}
 inline PyObject* localName(PyCodeObject* code, int i) {
     return PyTuple_GET_ITEM(code->co_localsplusnames, i);
 }

@@ -212,7 +212,6 @@ void HeapSnapshot::dropCallerRoots(NodeId node, const std::string& threadPrefix)
     std::lock_guard lock(m_analysisLock);
     m_data.graph.eraseRoots([&](const graph::Root& root) {
         if (root.node != node) return false;
-        if (root.kind == graph::RootKind::External) return true;
         return root.kind == graph::RootKind::Frame && m_data.rootLabels[root.label].starts_with(threadPrefix);
     });
     m_dominators.reset();

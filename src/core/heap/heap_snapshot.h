@@ -66,8 +66,7 @@ public:
     std::optional<std::vector<PathStep>> cycleOf(NodeId node);
 
     // Forgets the roots that are only the asker's own references to `node`: the asking thread's
-    // frame locals (labels starting with `threadPrefix`) and references from outside the heap
-    // (a call's arguments). The analyses are recomputed on next use.
+    // frame locals (labels starting with `threadPrefix`). The analyses are recomputed on next use.
     void dropCallerRoots(NodeId node, const std::string& threadPrefix);
 
     // Joins the tracer's live allocations (address, seq, stack) to nodes by allocation address.

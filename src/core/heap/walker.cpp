@@ -123,10 +123,18 @@ private:
         return "Thread '" + name + "'";
     }
 
-    // A frame's locals are references held by the frame: roots, and explained references.
+    // A frame's locals are references held by the frame: roots, and explained references. The
+    // locals of the snapshot's own frames and every frame's evaluation stack (arguments of calls in
+    // flight) are explained without being roots.
     void addFrameRoots(compat::Frame* frame, const std::string& thread) {
         PyCodeObject* code = compat::frameCode(frame);
-        if (m_options.skipCode.count(reinterpret_cast<PyObject*>(code))) return;
+        compat::forEachStackValue(frame, [&](PyObject* value) { m_unrootedRefs.push_back(value); });
+        if (m_options.skipCode.count(reinterpret_cast<PyObject*>(code))) {
+            for (int i = 0; i < compat::frameLocalCount(frame); ++i) {
+                if (PyObject* value = compat::frameLocal(frame, i)) m_unrootedRefs.push_back(value);
+            }
+            return;
+        }
         std::string function = utf8Of(code->co_qualname) + "()";
         for (int i = 0; i < compat::frameLocalCount(frame); ++i) {
             PyObject* value = compat::frameLocal(frame, i);
@@ -193,6 +201,11 @@ private:
     // Held from outside the heap (C globals, the interpreter, the caller's stack): more references
     // than the heap and the frames explain.
     void addExternalRoots() {
+        // Compared by address only: a stale stack slot is never followed.
+        for (PyObject* ref : m_unrootedRefs) {
+            std::uint32_t id = m_index.find(reinterpret_cast<std::uintptr_t>(ref));
+            if (id != ObjectIndex::kMissing) --m_balance[id];
+        }
         std::uint32_t label = labelOf("<held outside the heap>");
         for (std::uint32_t i = 0; i < m_objects.size(); ++i) {
             if (m_balance[i] > 0) {
