@@ -232,10 +232,11 @@ private:
     const WalkOptions& m_options;
     PyInterpreterState* m_interp;
     ObjectIndex m_index;
-    std::vector<PyObject*> m_objects;     // node id -> object, also the breadth-first queue
-    std::vector<PyObject*> m_exclude;     // sorted
-    std::vector<PyObject*> m_pending;     // references of the object being handled
-    std::vector<std::int64_t> m_balance;  // node id -> refcount minus references found
+    std::vector<PyObject*> m_objects;       // node id -> object, also the breadth-first queue
+    std::vector<PyObject*> m_exclude;       // sorted
+    std::vector<PyObject*> m_pending;       // references of the object being handled
+    std::vector<PyObject*> m_unrootedRefs;  // references explained but not roots (see addFrameRoots)
+    std::vector<std::int64_t> m_balance;    // node id -> refcount minus references found
     std::vector<std::uint32_t> m_sizeLater;
     std::vector<Root> m_roots;
     std::vector<std::string> m_rootLabels;
