@@ -146,3 +146,13 @@ def test_a_callback_held_by_c_code_is_a_listener():
     held = Retention("external", "0x7f00", (Step("bound_self", "__self__", "Job"),), "method")
     assert kinds_of(held) == ["listener"]
     assert classify(Retention("external", "0x7f00", (), "dict")) == set()
+
+
+def test_handler_lists_are_listeners():
+    retention = path(
+        "module",
+        ("module_global", "log", "logging.Logger"),
+        ("attribute", "handlers", "list"),
+        ("index", "3", "logging.StreamHandler"),
+    )
+    assert kinds_of(retention)[0] == "listener"

@@ -42,6 +42,18 @@ def test_open_files_sockets_and_connections_are_counted_and_described():
     assert new_descriptions(before, take_census()) == []
 
 
+def test_an_open_mmap_is_a_resource():
+    import mmap
+
+    before = take_census()
+    mapping = mmap.mmap(-1, 8192)
+    try:
+        assert new_descriptions(before, take_census()) == ["mmap.mmap size=8192 (open)"]
+    finally:
+        mapping.close()
+    assert new_descriptions(before, take_census()) == []
+
+
 def test_a_wrapped_file_counts_once():
     before = take_census()
     with open(__file__, encoding="utf-8") as text:

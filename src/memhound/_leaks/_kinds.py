@@ -13,7 +13,8 @@ Rules, one per edge or type seen on the path:
   class_dict -> class_attribute; tls -> thread_local; traceback -> traceback, and so is a frame
   local reached through a frame or traceback object.
 - types: an lru_cache wrapper -> cache; a name (global, attribute, key) that says cache, memo or
-  registry -> cache; a bound method, partial or function stored in a container -> listener; an
+  registry -> cache; a name that says handlers, listeners, callbacks, subscribers, observers,
+  hooks or receivers -> listener (a logging handler added per call); a bound method, partial or function stored in a container -> listener; an
   asyncio Task or a coroutine / async generator -> task. The types also back the edge rules
   when a walker labels an edge more generically: a cell -> closure, a threading.local ->
   thread_local, a traceback -> traceback, an attribute of a class (owner is a type) ->
@@ -50,6 +51,9 @@ CLASS_EDGES = frozenset({"attribute", "class_dict", "dict_key"})
 FRAME_TYPES = frozenset({"frame", "traceback"})
 NAMED_EDGES = frozenset({"module_global", "attribute", "slot", "class_dict", "dict_key", "tls"})
 CACHE_NAME = re.compile(r"cache|memo|regist", re.IGNORECASE)
+LISTENER_NAME = re.compile(
+    r"handler|listener|callback|subscri|observer|hook|receiver", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def _step_kinds(step: Step, owner: str, through_frame: bool) -> set[str]:
         kinds.add("class_attribute")
     if step.edge_kind in NAMED_EDGES and CACHE_NAME.search(step.label):
         kinds.add("cache")
+    if step.edge_kind in NAMED_EDGES and LISTENER_NAME.search(step.label):
+        kinds.add("listener")
     if type_name in CALLBACK_TYPES and step.edge_kind in CONTAINER_EDGES:
         kinds.add("listener")
     return kinds

@@ -222,6 +222,12 @@ def _describe_popen(obj: Any) -> OpenResource | None:
     )
 
 
+def _describe_mmap(obj: Any) -> OpenResource | None:
+    if obj.closed:
+        return None
+    return OpenResource(type_name(obj), f"{type_name(obj)} size={len(obj)} (open)")
+
+
 def _alive_threads() -> Iterable[threading.Thread]:
     main = threading.main_thread()
     return [thread for thread in threading.enumerate() if thread is not main]
@@ -254,4 +260,5 @@ _CLASS_DESCRIBERS: tuple[tuple[str, str, Describer], ...] = (
     ("_socket", "socket", _describe_socket),
     ("sqlite3", "Connection", _describe_sqlite),
     ("subprocess", "Popen", _describe_popen),
+    ("mmap", "mmap", _describe_mmap),
 )
