@@ -189,6 +189,15 @@ def grab_native(i: int) -> None:
     _raw_malloc(2048)  # LEAK: grab_native
 
 
+_libc_malloc = ctypes.CDLL(None).malloc
+_libc_malloc.restype = ctypes.c_void_p
+_libc_malloc.argtypes = [ctypes.c_size_t]
+
+
+def grab_malloc(i: int) -> None:
+    _libc_malloc(4096)  # LEAK: grab_malloc
+
+
 # ---- cycle: garbage kept by reference cycles while the collector is off ---------------------
 
 

@@ -55,6 +55,7 @@ LEAKY = [
     ("start_worker", "resource"),
     ("open_bare_fd", "resource"),
     ("grab_native", "native"),
+    ("grab_malloc", "native"),
 ]
 
 

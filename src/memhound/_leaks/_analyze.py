@@ -16,11 +16,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from memhound._leaks._fdprobe import PACKAGE_DIR
 from memhound._leaks._group import SiteEvidence, SiteGroup, group_sites
 from memhound._leaks._growth import Growth, window_for
 from memhound._leaks._kinds import TASK_TYPES, Retention, Step, classify, short_type
 from memhound._leaks._model import KIND_ORDER, CyclicGarbage, Frame, Leak, PathEdge, order_kinds
+from memhound._leaks._probe import PACKAGE_DIR
 from memhound._leaks._resources import Census, OpenResource, allocation_address, type_name
 
 

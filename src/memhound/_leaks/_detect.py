@@ -4,7 +4,7 @@ it and what kind of leak it is. The steps live in their own modules:
     _observe   warm-up, traced iterations with checkpoints, collector accounting
     _growth    which allocation sites grow at every checkpoint of the window
     _analyze   representative objects, retention paths, resources -> grouped Leaks
-    _fdprobe   where bare file descriptors were opened, when fds grow with no object to show
+    _probe     where untraced growth came from: bare file descriptors, malloc'd native memory
 
 Cost: the iterations run traced; then one heap snapshot, one read of the capture and two
 resource censuses. Nothing is walked per iteration except the fd count.
@@ -21,7 +21,6 @@ from typing import Any
 from memhound._capture import read_capture
 from memhound._errors import UsageError
 from memhound._leaks._analyze import Analysis, cyclic_garbage, leaks_from
-from memhound._leaks._fdprobe import locate_fd_openers
 from memhound._leaks._growth import (
     SiteGrowth,
     growing_sites,
@@ -31,7 +30,8 @@ from memhound._leaks._growth import (
 )
 from memhound._leaks._model import Leak, LeakReport, ResourceCounts
 from memhound._leaks._observe import Observation, observe, warm_up
-from memhound._leaks._resources import Census, take_census
+from memhound._leaks._probe import locate_growth, malloc_in_use
+from memhound._leaks._resources import Census, count_fds, take_census
 from memhound._leaks._target import UnitOfWork, unit_from_callable
 from memhound._snapshot import own_code, snapshot
 
@@ -40,7 +40,10 @@ DEFAULT_WARMUP = 3
 MIN_ITERATIONS = 4
 # Growth below this many bytes per iteration is dropped (interpreter noise, an int here and there).
 DEFAULT_MIN_BYTES = 64
-FD_PROBE_RUNS = 2
+PROBE_RUNS = 2
+# Native (malloc) growth per iteration beyond what the traced leaks explain, below which it is
+# allocator noise.
+NATIVE_MIN_BYTES = 512
 
 
 def check_leaks(
@@ -65,7 +68,9 @@ def check_leaks(
             leaks, garbage, after = _analyze(observation, iterations, folder, min_bytes)
         finally:
             observation.release_garbage()
-    leaks += _fd_leaks(unit, observation, warmup + iterations + 1, leaks, (before, after))
+    probe_from = warmup + iterations + 1
+    leaks += _fd_leaks(unit, observation, probe_from, leaks, (before, after))
+    leaks += _native_leaks(unit, observation, probe_from, leaks)
     return LeakReport(
         target=unit.name,
         iterations=iterations,
@@ -121,7 +126,7 @@ def _fd_leaks(
     owned = {fd for resource in after.by_object.values() for fd in resource.fds}
     loose = sorted(fd for fd in after.fds if fd not in owned and fd not in before.fds)
     newest = f"fd {loose[-1]} -> {after.fds[loose[-1]]} (open)" if loose else None
-    opened_at = locate_fd_openers(unit, first_free_iteration, FD_PROBE_RUNS)
+    opened_at = locate_growth(unit, first_free_iteration, PROBE_RUNS, count_fds)
     return [
         Leak(
             kinds=["resource"],
@@ -131,6 +136,34 @@ def _fd_leaks(
             allocated_at=opened_at,
             retained_by=None,
             resource=newest,
+        )
+    ]
+
+
+def _native_leaks(
+    unit: UnitOfWork, observation: Observation, first_free_iteration: int, leaks: list[Leak]
+) -> list[Leak]:
+    """Memory that malloc hands out every iteration beyond what the traced leaks explain:
+    native allocations (a C extension, ctypes) the PyMem hooks do not see. Skipped when a
+    leaked resource or native allocation already accounts for native memory."""
+    series = observation.malloc_bytes
+    window = window_for(len(series) - 1)
+    if min(series, default=-1) < 0 or not grows_every_time(series, window):
+        return []
+    if any({"resource", "native"} & set(leak.kinds) for leak in leaks):
+        return []
+    traced = sum(leak.bytes_per_iteration for leak in leaks)
+    untraced = per_iteration(series, window) - traced
+    if untraced < NATIVE_MIN_BYTES:
+        return []
+    allocated_at = locate_growth(unit, first_free_iteration, PROBE_RUNS, malloc_in_use)
+    return [
+        Leak(
+            kinds=["native"],
+            type="native memory",
+            count_per_iteration=0.0,
+            bytes_per_iteration=untraced,
+            allocated_at=allocated_at,
         )
     ]
 

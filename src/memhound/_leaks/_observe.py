@@ -13,7 +13,8 @@ Choices, and why:
   sites are what the report lists as cyclic garbage.
 - When the program disabled the collector, nothing is collected: garbage kept by reference
   cycles then stays and grows like any leak, and the heap snapshot shows it as unreachable.
-- The fd count is read at each checkpoint (one listdir of /proc/self/fd).
+- The fd count (one listdir of /proc/self/fd) and the bytes malloc has in use (mallinfo2) are
+  read at each checkpoint: growth the tracer cannot see (bare descriptors, C-level malloc).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 
 from memhound import _core
 from memhound._errors import MemhoundError
+from memhound._leaks._probe import malloc_in_use
 from memhound._leaks._resources import count_fds
 
 
@@ -34,6 +36,7 @@ class Observation:
     gc_enabled: bool
     checkpoints: list[int] = field(default_factory=list)
     fd_counts: list[int] = field(default_factory=list)
+    malloc_bytes: list[int] = field(default_factory=list)
     collected: list[int] = field(default_factory=list)
     garbage: list[object] = field(default_factory=list)
 
@@ -77,6 +80,7 @@ def observe(unit: Callable[[int], None], first: int, iterations: int, path: str)
 
 def _checkpoint(observation: Observation) -> None:
     observation.fd_counts.append(count_fds())
+    observation.malloc_bytes.append(malloc_in_use())
     observation.checkpoints.append(_core.current_seq())
 
 
