@@ -1,0 +1,260 @@
+"""Snapshot API: totals, census, retained sizes, largest retainers, diff, save/load, the
+leak detector's node API, and that a snapshot leaves no trace in the heap it measures."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import memhound
+
+HOLDER: dict[str, object] = {}
+
+
+class Leaf:
+    def __init__(self, i: int) -> None:
+        self.i = i
+        self.label = f"leaf-{i}"
+
+
+class Tree:
+    def __init__(self, width: int) -> None:
+        self.leaves = [Leaf(i) for i in range(width)]
+
+
+class NewKind:
+    pass
+
+
+@pytest.fixture(autouse=True)
+def empty_holder() -> Iterator[None]:
+    HOLDER.clear()
+    yield
+    HOLDER.clear()
+
+
+def test_totals_match_the_sum_of_object_sizes() -> None:
+    snap = memhound.snapshot()
+    assert snap.object_count == len(snap.object_ids()) > 1000
+    assert snap.total_size == sum(snap.node_size(n) for n in range(snap.object_count))
+    assert sum(row.count for row in snap.by_type()) == snap.object_count
+    assert sum(row.shallow_bytes for row in snap.by_type()) == snap.total_size
+
+
+def test_shallow_and_retained_size_of_a_tree() -> None:
+    tree = Tree(100)
+    HOLDER["tree"] = tree
+    snap = memhound.snapshot()
+    assert snap.shallow_size(tree) == sys.getsizeof(tree)
+    own = sys.getsizeof(tree) + sys.getsizeof(tree.leaves)
+    own += sum(sys.getsizeof(leaf) + sys.getsizeof(leaf.label) for leaf in tree.leaves)
+    own += sum(sys.getsizeof(leaf.i) for leaf in tree.leaves if leaf.i > 256)  # small ints are shared
+    assert snap.retained_size(tree) == own
+    assert snap.retained_size(tree.leaves[0]) == sys.getsizeof(tree.leaves[0]) + sys.getsizeof("leaf-0")
+
+
+def test_census_rows_and_limit() -> None:
+    HOLDER["tree"] = Tree(500)
+    rows = memhound.snapshot().by_type()
+    leaf = next(row for row in rows if row.type == f"{__name__}.Leaf")
+    assert leaf.count == 500
+    assert leaf.shallow_bytes == 500 * sys.getsizeof(HOLDER["tree"].leaves[0])  # type: ignore[attr-defined]
+    assert leaf.retained_bytes >= leaf.shallow_bytes
+    assert [r.shallow_bytes for r in rows] == sorted((r.shallow_bytes for r in rows), reverse=True)
+    assert len(memhound.snapshot().by_type(3)) == 3
+
+
+def test_largest_lists_the_big_retainer_with_its_path() -> None:
+    HOLDER["big"] = Tree(20000)
+    top = memhound.snapshot().largest(5)
+    assert len(top) == 5
+    assert [r.retained_bytes for r in top] == sorted((r.retained_bytes for r in top), reverse=True)
+    tree_row = next(r for r in top if r.type == f"{__name__}.Tree")
+    assert str(tree_row.path) == f"{__name__}.HOLDER['big']"
+    assert all(r.type != "module" for r in top)
+
+
+def test_diff_by_address_counts_new_objects_by_type() -> None:
+    before = memhound.snapshot()
+    HOLDER["new"] = [NewKind() for _ in range(1000)]
+    after = memhound.snapshot()
+    diff = after.diff(before)
+    assert diff.identity == "address"
+    row = next(r for r in diff.rows if r.type == f"{__name__}.NewKind")
+    assert (row.new_count, row.gone_count) == (1000, 0)
+    assert row.new_bytes == 1000 * sys.getsizeof(HOLDER["new"][0])  # type: ignore[index]
+    new_types = {after.node_type(n) for n in diff.new_nodes}
+    assert f"{__name__}.NewKind" in new_types
+
+
+def test_diff_with_the_tracer_uses_sequence_numbers_and_sites(tmp_path: Path) -> None:
+    with memhound.Tracker(str(tmp_path / "trace.bin")):
+        before = memhound.snapshot()
+        HOLDER["new"] = [NewKind() for _ in range(300)]
+        after = memhound.snapshot()
+    diff = after.diff(before)
+    assert diff.identity == "sequence"
+    row = next(r for r in diff.rows if r.type == f"{__name__}.NewKind")
+    assert row.new_count == 300
+    assert row.site is not None and "test_snapshot.py" in row.site
+
+
+def test_node_api_for_the_leak_detector() -> None:
+    tree = Tree(3)
+    HOLDER["tree"] = tree
+    snap = memhound.snapshot()
+    node = snap.node_of(tree.leaves[1])
+    assert node is not None
+    assert snap.node_type(node) == f"{__name__}.Leaf"
+    assert snap.node_of_allocation(snap.node_address(node)) == node
+    assert snap.node_object(node) is tree.leaves[1]
+    path = snap.path_to_node(node)
+    assert path is not None and str(path) == f"{__name__}.HOLDER['tree'].leaves[1]"
+    assert (path.root_kind, path.root_label) == ("module", __name__)
+    assert [(s.edge_kind, s.label) for s in path.steps] == [
+        ("module_global", "HOLDER"), ("dict_key", "'tree'"), ("attribute", "leaves"), ("index", "1")
+    ]
+
+
+def test_unreachable_nodes_and_cycle_of_garbage() -> None:
+    gc.disable()
+    try:
+        ring = [Leaf(1)]
+        ring.append(ring)  # type: ignore[arg-type]
+        ring_id = id(ring)
+        del ring
+        snap = memhound.snapshot()
+        ids = snap.object_ids()
+        node = ids.index(ring_id)
+        assert node in snap.unreachable_nodes()
+        assert snap.path_to_node(node) is None
+        cycle = snap.cycle_of(node)
+        assert cycle is not None and [(s.edge_kind, s.label) for s in cycle] == [("index", "1")]
+        assert snap.node_object(node) is not None
+    finally:
+        gc.collect()
+        gc.enable()
+
+
+def test_node_object_of_a_freed_object_is_none() -> None:
+    HOLDER["gone"] = Leaf(5)
+    snap = memhound.snapshot()
+    node = snap.node_of(HOLDER["gone"])
+    assert node is not None
+    HOLDER.clear()
+    assert snap.node_object(node) is None
+
+
+def test_object_created_after_the_snapshot_is_an_error() -> None:
+    snap = memhound.snapshot()
+    with pytest.raises(memhound.MemhoundError, match="not in the snapshot"):
+        snap.retained_size(Leaf(9))
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    HOLDER["tree"] = Tree(50)
+    snap = memhound.snapshot()
+    node = snap.node_of(HOLDER["tree"].leaves[7])  # type: ignore[attr-defined]
+    assert node is not None
+    live_path = str(snap.path_to_node(node))
+    file = tmp_path / "heap.snap"
+    snap.save(file)
+    loaded = memhound.load_snapshot(file)
+    assert not loaded.live
+    assert (loaded.object_count, loaded.total_size, loaded.edge_count) == (snap.object_count, snap.total_size, snap.edge_count)
+    assert loaded.by_type() == snap.by_type()
+    assert str(loaded.path_to_node(node)) == live_path == f"{__name__}.HOLDER['tree'].leaves[7]"
+    assert loaded.node_retained_size(node) == snap.node_retained_size(node)
+    with pytest.raises(memhound.MemhoundError, match="loaded snapshot"):
+        loaded.path_to(HOLDER["tree"])
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "foreign"])
+def test_corrupt_snapshot_file_is_rejected_with_the_offset(tmp_path: Path, damage: str) -> None:
+    file = tmp_path / "heap.snap"
+    memhound.snapshot().save(file)
+    data = bytearray(file.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2] ^= 0xFF
+    elif damage == "truncate":
+        data = data[: len(data) // 3]
+    else:
+        data = bytearray(b"PK\x03\x04 not a snapshot at all")
+    file.write_bytes(bytes(data))
+    with pytest.raises(memhound.CaptureError, match="offset"):
+        memhound.load_snapshot(file)
+
+
+def test_missing_snapshot_file_is_a_capture_error(tmp_path: Path) -> None:
+    with pytest.raises(memhound.CaptureError, match="missing.snap"):
+        memhound.load_snapshot(tmp_path / "missing.snap")
+
+
+# ---- the walk leaves no trace --------------------------------------------------------------
+
+
+class Inline:
+    def __init__(self, i: int) -> None:
+        self.a = i
+        self.b = [i]
+
+
+def materialized(obj: object) -> bool:
+    """Whether the instance __dict__ exists, asked without creating it."""
+    return any(type(r) is dict for r in gc.get_referents(obj))
+
+
+@pytest.fixture
+def gc_off() -> Iterator[None]:
+    """No automatic collection while a test compares collector statistics."""
+    gc.disable()
+    yield
+    gc.enable()
+
+
+def test_walk_leaves_refcounts_gc_state_and_instance_dicts_unchanged(tmp_path: Path, gc_off: None) -> None:
+    inline = [Inline(i) for i in range(200)]
+    assert not any(materialized(obj) for obj in inline)
+    sample = gc.get_objects()[::97] + inline + [obj.b for obj in inline]
+    refcounts = [sys.getrefcount(obj) for obj in sample]
+    enabled, threshold = gc.isenabled(), gc.get_threshold()
+    collections = [s["collections"] for s in gc.get_stats()]
+    older_counts = gc.get_count()[1:]
+
+    snap = memhound.snapshot().compute()
+    HOLDER["inline"] = inline
+    explained = [str(memhound.explain(obj.b, snap)) for obj in inline[:20]]
+    assert explained[3] == f"{__name__}.HOLDER['inline'][3].b"
+    snap.largest(5)
+    snap.save(tmp_path / "s.snap")
+    HOLDER.clear()
+    del snap
+
+    assert [sys.getrefcount(obj) for obj in sample] == refcounts
+    assert gc.isenabled() == enabled and gc.get_threshold() == threshold
+    assert [s["collections"] for s in gc.get_stats()] == collections
+    assert gc.get_count()[1:] == older_counts
+    assert not any(materialized(obj) for obj in inline)
+
+
+def test_snapshot_keeps_the_collector_state_and_collects_only_when_asked(gc_off: None) -> None:
+    collections = [s["collections"] for s in gc.get_stats()]
+    memhound.snapshot()
+    assert not gc.isenabled()
+    assert [s["collections"] for s in gc.get_stats()] == collections
+    memhound.snapshot(collect=True)
+    assert [s["collections"] for s in gc.get_stats()] != collections
+    gc.enable()
+    memhound.snapshot()
+    assert gc.isenabled()
+
+
+def test_snapshot_memory_per_object_is_small() -> None:
+    snap = memhound.snapshot()
+    assert snap.memory_bytes() / snap.object_count <= 40
+    assert os.fspath(repr(snap)).startswith("<memhound.Snapshot live")
