@@ -26,15 +26,15 @@ std::uint64_t PoissonSampler::nextRandom() {
     return m_state * 0x2545F4914F6CDD1DULL;
 }
 
-SampledAddresses::SampledAddresses() : m_counters(new std::atomic<std::uint16_t>[kBuckets]) { clear(); }
+SampledAddresses::SampledAddresses() : m_counters(new std::atomic<std::uint8_t>[kBuckets]) { clear(); }
 
 void SampledAddresses::insert(std::uintptr_t address) {
     lock();
     if (m_live.insert(address).second) {
         auto& counter = m_counters[bucketOf(address)];
-        const std::uint16_t value = counter.load(std::memory_order_relaxed);
+        const std::uint8_t value = counter.load(std::memory_order_relaxed);
         // A saturated counter stays saturated: the bucket then always consults the exact set.
-        if (value != UINT16_MAX) counter.store(value + 1, std::memory_order_relaxed);
+        if (value != UINT8_MAX) counter.store(value + 1, std::memory_order_relaxed);
     }
     unlock();
 }
@@ -44,8 +44,8 @@ bool SampledAddresses::erase(std::uintptr_t address) {
     const bool found = m_live.erase(address) != 0;
     if (found) {
         auto& counter = m_counters[bucketOf(address)];
-        const std::uint16_t value = counter.load(std::memory_order_relaxed);
-        if (value != UINT16_MAX) counter.store(value - 1, std::memory_order_relaxed);
+        const std::uint8_t value = counter.load(std::memory_order_relaxed);
+        if (value != UINT8_MAX) counter.store(value - 1, std::memory_order_relaxed);
     }
     unlock();
     return found;

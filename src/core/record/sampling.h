@@ -50,12 +50,14 @@ public:
     void unlock();
 
 private:
-    static constexpr std::size_t kBuckets = std::size_t{1} << 17;
+    // 64 KiB of counters: small enough to stay in cache next to the allocator's own data.
+    static constexpr int kBucketBits = 16;
+    static constexpr std::size_t kBuckets = std::size_t{1} << kBucketBits;
     static std::size_t bucketOf(std::uintptr_t address) {
-        return static_cast<std::size_t>((address >> 4) * 0x9e3779b97f4a7c15ULL >> (64 - 17));
+        return static_cast<std::size_t>((address >> 4) * 0x9e3779b97f4a7c15ULL >> (64 - kBucketBits));
     }
 
-    std::unique_ptr<std::atomic<std::uint16_t>[]> m_counters;
+    std::unique_ptr<std::atomic<std::uint8_t>[]> m_counters;
     std::atomic_flag m_lock = ATOMIC_FLAG_INIT;
     // Exact set of live sampled addresses; guarded by m_lock, touched by any allocating thread.
     std::unordered_set<std::uintptr_t> m_live;
