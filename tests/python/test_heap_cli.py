@@ -13,7 +13,8 @@ PROGRAM = """
 import sys
 class Record:
     def __init__(self, i):
-        self.payload = "x" * 100 + str(i)
+        self.payload = "x" * 1000 + str(i)
+        self.history = [i] * 50
 CACHE = {"records": [Record(i) for i in range(5000)]}
 print("program ran")
 sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
@@ -34,11 +35,11 @@ def script(tmp_path: Path) -> Path:
 
 
 def test_text_report_shows_census_and_the_path_of_the_top_retainer(script: Path) -> None:
-    result = memhound_cli("heap", "-n", "5", str(script))
+    result = memhound_cli("heap", "-n", "12", str(script))
     assert result.returncode == 0, result.stderr
     assert "program ran" in result.stdout
     assert "heap at exit:" in result.stdout
-    assert "__main__.Record" in result.stdout
+    assert "__main__.Record " in result.stdout
     assert "__main__.CACHE['records']" in result.stdout
 
 
@@ -52,9 +53,10 @@ def test_json_report_and_exit_code_passthrough(script: Path) -> None:
 
 
 def test_code_and_module_targets(tmp_path: Path) -> None:
-    code = memhound_cli("heap", "-n", "2", "-c", "data = [bytearray(1000) for _ in range(100)]")
+    code = memhound_cli("heap", "-n", "3", "-c", "data = [bytearray(100000) for _ in range(100)]")
     assert code.returncode == 0, code.stderr
-    assert "bytearray" in code.stdout
+    assert "bytearray " in code.stdout
+    assert "local 'namespace'['data']" in code.stdout
     (tmp_path / "heapmod.py").write_text(PROGRAM)
     module = memhound_cli("heap", "-m", "heapmod", cwd=tmp_path)
     assert module.returncode == 0, module.stderr

@@ -50,39 +50,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     program = program_from_args(args)
     check_program(program)
-    taken: list[Snapshot] = []
-    code = run_program(program, around=_snapshot_at_end(taken))
-    if not taken:
+    reports: list[dict[str, Any]] = []
+    code = run_program(program, around=_report_at_end(lambda: reports.append(heap_report(snapshot(), args.n))))
+    if not reports:
         raise UsageError("the program ended before its code ran; no snapshot was taken")
-    report = heap_report(taken[0], args.n)
+    report = reports[0]
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else render_text(report))
     return code
 
 
-def _snapshot_at_end(taken: list[Snapshot]) -> Callable[[Callable[[], None]], None]:
+def _report_at_end(report: Callable[[], None]) -> Callable[[Callable[[], None]], None]:
     def around(body: Callable[[], None]) -> None:
-        with _program_end_hook(taken):
+        with _program_end_hook(report):
             body()
 
     return around
 
 
 @contextmanager
-def _program_end_hook(taken: list[Snapshot]) -> Iterator[None]:
-    """Takes the snapshot right after the program's code runs, inside runpy (script, -m) or
-    memhound._program's exec (-c), where the program's namespace is still alive."""
+def _program_end_hook(report: Callable[[], None]) -> Iterator[None]:
+    """Calls `report` right after the program's code runs, inside runpy (script, -m) or
+    memhound._program's exec (-c), where the program's namespace is still alive: paths are
+    labelled from live objects, so the report is made there too."""
     original_run_code = runpy._run_code  # type: ignore[attr-defined]
 
     def snapshot_after(run: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            outermost = not taken and not _running[0]
+            outermost = not _running[0]
             _running[0] = True
             try:
                 return run(*args, **kwargs)
             finally:
                 if outermost:
+                    report()
                     _running[0] = False
-                    taken.append(snapshot())
 
         own_code(wrapper)
         return wrapper
