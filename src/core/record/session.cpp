@@ -88,7 +88,10 @@ ThreadRecorder* Session::createRecorder(PyThreadState* running) {
 void Session::recordWithoutGil(const format::RawEvent& event) {
     lockNoGil();
     if (recording()) {
-        if (event.kind == format::EventKind::Alloc && s_sampleBytes != 0) m_sampled.insert(event.address);
+        if (!m_noGil.announced) {
+            format::encodeThread(m_noGil.definitions, format::ThreadRecord{common::ThreadId{0}, 0, kNoGilThreadName});
+            m_noGil.announced = true;
+        }
         format::RawEvent& slot = m_noGil.events[m_noGil.count++];
         slot = event;
         if (slot.seq == 0) slot.seq = takeSeq();
@@ -274,7 +277,7 @@ void Session::resetNoGilBuffer() {
     if (!m_noGil.events) m_noGil.events = WriterThread::newBuffer();
     m_noGil.count = 0;
     m_noGil.definitions.clear();
-    format::encodeThread(m_noGil.definitions, format::ThreadRecord{common::ThreadId{0}, 0, kNoGilThreadName});
+    m_noGil.announced = false;
     unlockNoGil();
 }
 

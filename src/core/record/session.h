@@ -61,6 +61,7 @@ private:
         EventBuffer events;
         std::size_t count = 0;
         std::string definitions;
+        bool announced = false;  // its ThreadRecord is written with the first event
     };
 
     void openCapture(const std::string& path);
