@@ -232,18 +232,27 @@ def test_launcher_frames_below_the_program_are_dropped() -> None:
         frame("app.py", "load", 4),
         frame("app.py", "<module>", 9),
         frame("<frozen runpy>", "_run_code", 88),
+        frame("<frozen runpy>", "run_path", 291),
         frame(f"{package}/_program.py", "run_program.<locals>.execute", 105),
         frame(f"{package}/cli/run.py", "run", 40),
+        frame("/usr/bin/memhound", "<module>", 8),  # the console script
     ]
     assert without_launcher_frames(frames, package) == frames[:2]
-    only_launcher = frames[3:]
-    assert without_launcher_frames(only_launcher, package) == only_launcher[:1]
     row: SiteRow = {"bytes": 1, "count": 1, "frames": frames}
     assert trim_rows([row], package)[0]["frames"] == frames[:2]
     assert row["frames"] == frames  # the input rows are left as they were
 
 
-def test_runpy_inside_the_program_is_kept() -> None:
+def test_an_allocation_made_by_the_launcher_keeps_its_innermost_frame() -> None:
+    package = "/opt/lib/memhound"
+    frames = [
+        frame(f"{package}/_program.py", "execute", 100),
+        frame(f"{package}/cli/run.py", "run", 40),
+    ]
+    assert without_launcher_frames(frames, package) == frames[:1]
+
+
+def test_runpy_used_by_the_program_itself_is_kept() -> None:
     frames = [frame("/usr/lib/python3.11/runpy.py", "run_module", 200), frame("app.py", "main", 3)]
     assert without_launcher_frames(frames, "/opt/lib/memhound") == frames
 
@@ -253,3 +262,12 @@ def test_sampled_capture_is_flagged_as_estimates() -> None:
     text = render_sites(summary(rows(), 1), view="peak", by="line", info=info)
     assert "sampled mode, estimated from samples" in text
     assert "figures are estimates" in render_stats(stats(), info)
+
+
+def test_frames_of_another_memhound_install_are_launcher_frames() -> None:
+    frames = [
+        frame("app.py", "main", 3),
+        frame("<frozen runpy>", "run_path", 291),
+        frame("/elsewhere/site-packages/memhound/_program.py", "execute", 105),
+    ]
+    assert without_launcher_frames(frames) == frames[:1]

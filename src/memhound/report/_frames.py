@@ -1,4 +1,8 @@
-"""Dropping the launcher's frames: what `memhound run` and runpy put below the program's own."""
+"""Dropping the launcher's frames: what started the traced code, below the program's own frames.
+
+Under `memhound run` the outer frames are the console script, memhound's CLI, its program
+runner and runpy; under the leak checker they are memhound's loop. None of them is the user's.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,33 @@ from memhound.report._rows import FrameRow, SiteRow
 PACKAGE_DIR = os.path.dirname(os.path.abspath(memhound.__file__))
 
 
-def is_launcher_frame(frame: FrameRow, package_dir: str = PACKAGE_DIR) -> bool:
-    """A frame of runpy or of memhound itself (the code that started the traced program)."""
-    file = frame["file"]
-    if file == "<frozen runpy>" or os.path.basename(file) == "runpy.py":
+def _in_package(frame: FrameRow, package_dir: str) -> bool:
+    """A file of this memhound package, or of another install of it (the one that traced)."""
+    path = os.path.abspath(frame["file"])
+    if path.startswith(package_dir + os.sep):
         return True
-    return os.path.abspath(file).startswith(package_dir + os.sep)
+    marker = os.sep + "memhound" + os.sep
+    at = path.rfind(marker)
+    return at >= 0 and os.path.isfile(os.path.join(package_dir, path[at + len(marker) :]))
+
+
+def _is_runpy(frame: FrameRow) -> bool:
+    return frame["file"] == "<frozen runpy>" or os.path.basename(frame["file"]) == "runpy.py"
 
 
 def without_launcher_frames(
     frames: Sequence[FrameRow], package_dir: str = PACKAGE_DIR
 ) -> list[FrameRow]:
-    """The frames minus the outermost run of launcher frames; the innermost frame always stays."""
-    end = len(frames)
-    while end > 1 and is_launcher_frame(frames[end - 1], package_dir):
+    """Cuts at the innermost memhound frame below the first, with the runpy frames that lead to it.
+
+    The innermost frame always stays (an allocation made by the launcher itself keeps its place).
+    """
+    end = next(
+        (i for i in range(1, len(frames)) if _in_package(frames[i], package_dir)), len(frames)
+    )
+    if end == len(frames):
+        return list(frames)
+    while end > 1 and _is_runpy(frames[end - 1]):
         end -= 1
     return list(frames[:end])
 
