@@ -36,16 +36,11 @@ public:
         m_fd = -1;
         return fd;
     }
-    const std::string& path() const { return m_path; }
     std::string bytes() const {
         std::ifstream in(m_path, std::ios::binary);
         std::ostringstream out;
         out << in.rdbuf();
         return out.str();
-    }
-    void overwrite(const std::string& bytes) const {
-        std::ofstream out(m_path, std::ios::binary | std::ios::trunc);
-        out << bytes;
     }
 
 private:

@@ -6,7 +6,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "core/format/event_columns.h"
 #include "core/format/reader.h"
