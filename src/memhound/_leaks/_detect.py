@@ -63,7 +63,9 @@ def check_leaks(
     warm_up(unit, warmup)
     before = take_census()
     with tempfile.TemporaryDirectory(prefix="memhound-leaks-") as folder:
-        observation = observe(unit, warmup, iterations, os.path.join(folder, "leaks.bin"))
+        clean_from = iterations - window_for(iterations)
+        path = os.path.join(folder, "leaks.bin")
+        observation = observe(unit, warmup, iterations, clean_from, path)
         try:
             leaks, garbage, after = _analyze(observation, iterations, folder, min_bytes)
         finally:

@@ -5,12 +5,14 @@ Choices, and why:
   that are not leaks, and tracing them would only cost time.
 - A checkpoint is the tracer's sequence number after an iteration; the capture then gives the
   live allocations of every site at every checkpoint (Capture.site_growth).
-- When the program runs with the cyclic collector enabled, automatic collections are paused
-  during each iteration and a full collection runs at each checkpoint instead. Every iteration's
-  cyclic garbage is then freed before its checkpoint (it never looks like growth), and what the
-  collector reclaimed is counted per iteration. One extra probe iteration collects with
-  gc.DEBUG_SAVEALL, which hands the garbage over instead of freeing it: its types and allocation
-  sites are what the report lists as cyclic garbage.
+- When the program runs with the cyclic collector enabled, the checkpoints that the growth rule
+  reads (the window, from `clean_from` on) are clean: a full collection runs at each, and
+  automatic collections are paused in between. Every iteration's cyclic garbage is then freed
+  before its checkpoint (it never looks like growth), and what the collector reclaimed is
+  counted per iteration. Before the window the collector runs as the program set it: full
+  collections cost time in proportion to the heap, and only the window needs them. One extra
+  probe iteration collects with gc.DEBUG_SAVEALL, which hands the garbage over instead of
+  freeing it: its types and allocation sites are what the report lists as cyclic garbage.
 - When the program disabled the collector, nothing is collected: garbage kept by reference
   cycles then stays and grows like any leak, and the heap snapshot shows it as unreachable.
 - The fd count (one listdir of /proc/self/fd) and the bytes malloc has in use (mallinfo2) are
@@ -49,26 +51,30 @@ def warm_up(unit: Callable[[int], None], warmup: int) -> None:
         unit(iteration)
 
 
-def observe(unit: Callable[[int], None], first: int, iterations: int, path: str) -> Observation:
-    """Runs iterations first .. first+iterations-1 traced to `path`, plus the garbage probe."""
+def observe(
+    unit: Callable[[int], None], first: int, iterations: int, clean_from: int, path: str
+) -> Observation:
+    """Runs iterations first .. first+iterations-1 traced to `path`, plus the garbage probe;
+    the checkpoints after the `clean_from`-th iteration are taken after a full collection."""
     if _core.is_tracing():
         raise MemhoundError("a leak check cannot run while memhound is already tracing")
     observation = Observation(gc_enabled=gc.isenabled())
     if observation.gc_enabled:
         gc.collect()
-        gc.disable()
     _core.start_tracing(path)
     try:
         _checkpoint(observation)
         # The probe is one more pass of the same loop: the same call line, hence the same
         # allocation stacks as the measured iterations.
         probe = 1 if observation.gc_enabled else 0
-        for iteration in range(first, first + iterations + probe):
+        for index, iteration in enumerate(range(first, first + iterations + probe), start=1):
             unit(iteration)
-            if iteration == first + iterations:
+            if index > iterations:
                 observation.garbage = _collect_saving_garbage()
                 break
-            observation.collected.append(gc.collect() if observation.gc_enabled else 0)
+            if observation.gc_enabled and index >= clean_from:
+                observation.collected.append(gc.collect())
+                gc.disable()
             _checkpoint(observation)
         _core.flush_tracing()
     finally:
