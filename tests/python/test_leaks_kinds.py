@@ -156,3 +156,8 @@ def test_handler_lists_are_listeners():
         ("index", "3", "logging.StreamHandler"),
     )
     assert kinds_of(retention)[0] == "listener"
+
+
+def test_context_variables_are_thread_local_state():
+    held = Retention("external", "ctx", (Step("other", "?", "hamt"),), "_contextvars.Context")
+    assert kinds_of(held) == ["thread_local"]

@@ -15,9 +15,9 @@ Rules, one per edge or type seen on the path:
 - types: an lru_cache wrapper -> cache; a name (global, attribute, key) that says cache, memo or
   registry -> cache; a name that says handlers, listeners, callbacks, subscribers, observers,
   hooks or receivers -> listener (a logging handler added per call); a bound method, partial or function stored in a container -> listener; an
-  asyncio Task or a coroutine / async generator -> task. The types also back the edge rules
-  when a walker labels an edge more generically: a cell -> closure, a threading.local ->
-  thread_local, a traceback -> traceback, an attribute of a class (owner is a type) ->
+  asyncio Task or a coroutine / async generator -> task; a contextvars Context (on the path,
+  or the externally held root) -> thread_local. The types also back the edge rules when a
+  walker labels an edge more generically: a cell -> closure, a threading.local -> thread_local, a traceback -> traceback, an attribute of a class (owner is a type) ->
   class_attribute.
 """
 
@@ -43,6 +43,7 @@ TYPE_KINDS: dict[str, str] = {
     "_lru_cache_wrapper": "cache",
     "cell": "closure",
     "_local": "thread_local",
+    "Context": "thread_local",  # contextvars: per-thread (and per-task) state
     "traceback": "traceback",
     **{name: "task" for name in TASK_TYPES},
 }
@@ -85,8 +86,11 @@ def classify(retention: Retention) -> set[str]:
     kinds: set[str] = set()
     if retention.root_kind in ROOT_KINDS:
         kinds.add(ROOT_KINDS[retention.root_kind])
-    if retention.root_kind == "external" and short_type(retention.root_type) in CALLBACK_TYPES:
+    root_type = short_type(retention.root_type)
+    if retention.root_kind == "external" and root_type in CALLBACK_TYPES:
         kinds.add("listener")  # a callback registered with C code (atexit, signal, a C library)
+    if retention.root_kind == "external" and root_type in TYPE_KINDS:
+        kinds.add(TYPE_KINDS[root_type])  # e.g. the thread's contextvars.Context
     through_frame = False
     owner = ""  # type of the object the step starts from ("" for the root)
     for step in retention.steps:
