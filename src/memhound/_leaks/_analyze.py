@@ -197,8 +197,6 @@ def leaks_from(analysis: Analysis, growth: list[Growth], iterations: int) -> lis
     return strong or leaks
 
 
-# Kinds that are facts about the object itself (open, pending, garbage), not about its path.
-OBJECT_KINDS = frozenset({"cycle", "resource", "task"})
 _STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
 _SITE_PACKAGES = tuple({sysconfig.get_paths()[key] + os.sep for key in ("purelib", "platlib")})
 
@@ -214,14 +212,15 @@ def effective_kinds(items: list[tuple[Evidence, set[str]]]) -> list[tuple[Eviden
     """Kinds count for sites the program allocated, and for library-allocated objects that are
     themselves open, pending or garbage; other library-internal sites count for none (unless
     no site shows any kind then)."""
-    trimmed = [
-        (
-            item,
-            kinds if kinds & OBJECT_KINDS or not is_library_internal(item.site.frames) else set(),
-        )
-        for item, kinds in items
-    ]
+    trimmed = [(item, kinds if _counts(item) else set()) for item, kinds in items]
     return trimmed if any(kinds for _item, kinds in trimmed) else items
+
+
+def _counts(item: Evidence) -> bool:
+    """A site of the program's own, or one whose objects are open, pending or garbage."""
+    type_name = short_type(item.site.type_name or "")
+    leaked_thing = item.resource is not None or item.site.unreachable or type_name in TASK_TYPES
+    return leaked_thing or not is_library_internal(item.site.frames)
 
 
 def site_kinds(item: Evidence) -> set[str]:

@@ -12,13 +12,15 @@ Rules, one per edge or type seen on the path:
 - edges: closure_cell / cell_contents -> closure; default / kwdefault -> default_argument;
   class_dict -> class_attribute; tls -> thread_local; traceback -> traceback, and so is a frame
   local reached through a frame or traceback object.
-- types: an lru_cache wrapper -> cache; a name (global, attribute, key) that says cache, memo or
-  registry -> cache; a name that says handlers, listeners, callbacks, subscribers, observers,
-  hooks or receivers -> listener (a logging handler added per call); a bound method, partial or function stored in a container -> listener; an
-  asyncio Task or a coroutine / async generator -> task; a contextvars Context (on the path,
-  or the externally held root) -> thread_local. The types also back the edge rules when a
-  walker labels an edge more generically: a cell -> closure, a threading.local -> thread_local, a traceback -> traceback, an attribute of a class (owner is a type) ->
-  class_attribute.
+- types: an lru_cache wrapper -> cache; a name (global, attribute, key) that says cache, memo
+  or registry -> cache; a name that says handlers, listeners, callbacks, subscribers,
+  observers, hooks or receivers -> listener (a logging handler added per call); a bound
+  method, partial or function stored in a container -> listener; an asyncio Task, a coroutine
+  or async generator, or a callback scheduled on an event loop (TimerHandle) -> task; a
+  contextvars Context (on the path, or the externally held root) -> thread_local. The types
+  also back the edge rules when a walker labels an edge more generically: a cell -> closure,
+  a threading.local -> thread_local, a traceback -> traceback, an attribute of a class (its
+  owner is a type) -> class_attribute.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ EDGE_KINDS: dict[str, str] = {
 ROOT_KINDS: dict[str, str] = {"module": "global", "builtins": "global", "frame": "thread_local"}
 CONTAINER_EDGES = frozenset({"index", "dict_key", "set_member"})
 CALLBACK_TYPES = frozenset({"method", "builtin_function_or_method", "partial", "function"})
-TASK_TYPES = frozenset({"Task", "coroutine", "async_generator"})
+TASK_TYPES = frozenset({"Task", "coroutine", "async_generator", "TimerHandle"})
 TYPE_KINDS: dict[str, str] = {
     "_lru_cache_wrapper": "cache",
     "cell": "closure",
