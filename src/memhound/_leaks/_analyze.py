@@ -237,17 +237,24 @@ def site_kinds(item: Evidence) -> set[str]:
 
 
 def shown_site(items: list[tuple[Evidence, set[str]]]) -> Evidence:
-    """The site a leak is shown by: an object whose kinds are the most specific, allocated at
-    a known line (not a closure cell made on function entry), then the shortest path (the entry
-    rather than what hangs below it), then the most bytes."""
+    """The site a leak is shown by: an object whose kinds are the most specific, the open
+    resource or pending task itself, allocated at a known line (not a closure cell made on
+    function entry), then the shortest path (the entry rather than what hangs below it), then
+    the most bytes."""
     objects = [pair for pair in items if pair[0].site.is_object] or items
 
-    def rank(pair: tuple[Evidence, set[str]]) -> tuple[int, bool, int, float]:
+    def rank(pair: tuple[Evidence, set[str]]) -> tuple[int, bool, bool, int, float]:
         item, kinds = pair
         specific = min((KIND_ORDER.index(kind) for kind in kinds), default=len(KIND_ORDER))
         unknown_line = item.site.frames[0].line == 0
         depth = len(item.site.retention.steps) if item.site.retention else 0
-        return (specific, unknown_line, depth, -item.site.bytes_per_iteration)
+        return (
+            specific,
+            item.resource is None,
+            unknown_line,
+            depth,
+            -item.site.bytes_per_iteration,
+        )
 
     return min(objects, key=rank)[0]
 
