@@ -62,7 +62,7 @@ def rows_table(rows: list[dict]) -> str:
 
 
 def _row_bar(row: dict) -> BarResult:
-    what = str(row.get("what") or row.get("name") or row.get("benchmark") or "heap benchmark")
+    what = str(row.get("what") or row.get("operation") or row.get("name") or "heap benchmark")
     if "tool" in row:
         what += f" ({row['tool']})"
     met = row.get("met")
