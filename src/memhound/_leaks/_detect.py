@@ -6,8 +6,10 @@ it and what kind of leak it is. The steps live in their own modules:
     _analyze   representative objects, retention paths, resources -> grouped Leaks
     _probe     where untraced growth came from: bare file descriptors, malloc'd native memory
 
-Cost: the iterations run traced; then one heap snapshot, one read of the capture and two
-resource censuses. Nothing is walked per iteration except the fd count.
+Cost: the iterations run traced, with a full collection at each checkpoint of the window when
+the collector is on; then one heap snapshot, one read of the capture and two resource censuses.
+Per iteration only the fd count and malloc's bytes in use are read. The probe runs (two more
+calls, line-traced) happen only when fds or native memory grow with nothing traced to show.
 """
 
 from __future__ import annotations
