@@ -38,9 +38,11 @@ inline int instructionOffset(Frame* frame) { return _PyInterpreterFrame_LASTI(fr
 
 // PEP 523 frame evaluation: the interpreter-wide function that runs every (non-inlined) frame.
 // Setting one makes the 3.11 interpreter call it for every Python call and generator resume.
-inline EvalFrameFunction evalFrameFunction() { return _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()); }
+// The main interpreter's (the recorder supports no other), reachable without a thread state, as in
+// a fork child.
+inline EvalFrameFunction evalFrameFunction() { return _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Main()); }
 inline void setEvalFrameFunction(EvalFrameFunction function) {
-    _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), function);
+    _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Main(), function);
 }
 
 }  // namespace memhound::record::compat
