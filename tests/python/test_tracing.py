@@ -120,6 +120,54 @@ def test_stack_has_every_frame_of_a_deep_recursion(tmp_path: Path) -> None:
     assert frames[-1]["function"] != "descend"  # the callers of the recursion are there too
 
 
+def test_stacks_stay_right_through_generators_exceptions_and_coroutines(tmp_path: Path) -> None:
+    # Frames come and go between allocations here in every way the stack cache must notice.
+    script = write_program(
+        tmp_path,
+        """
+        import asyncio
+
+        def deep(n):
+            if n == 0:
+                raise ValueError("bottom")
+            deep(n - 1)
+
+        def produce():
+            for _ in range(3):
+                yield bytearray(1 << 20)  # GEN
+
+        def after_raise():
+            try:
+                deep(50)
+            except ValueError:
+                return bytearray(2 << 20)  # EXCEPT
+
+        async def coro():
+            await asyncio.sleep(0)
+            return bytearray(3 << 20)  # CORO
+
+        kept = [list(produce()), after_raise(), asyncio.run(coro())]
+        """,
+    )
+    output = tmp_path / "capture.bin"
+    assert memhound("run", "-o", str(output), str(script)).returncode == 0
+    capture = read_capture(output)
+    stacks = capture.sites("leaks", "stack", 0)
+
+    def functions_at(marker: str) -> list[str]:
+        line = line_of(script, marker)
+        found = [s for s in stacks if s["frames"][0]["line"] == line and s["bytes"] >= MIB]
+        assert found, marker
+        return [f["function"] for f in found[0]["frames"]]
+
+    assert functions_at("# GEN")[:2] == ["produce", "<module>"]
+    assert functions_at("# EXCEPT")[:2] == ["after_raise", "<module>"]
+    coro_stack = functions_at("# CORO")
+    assert coro_stack[0] == "coro" and "deep" not in coro_stack and "run" in coro_stack
+    for marker, size in (("# GEN", 3 * MIB), ("# EXCEPT", 2 * MIB), ("# CORO", 3 * MIB)):
+        assert site_bytes(capture, "leaks", script, line_of(script, marker)) >= size
+
+
 def test_threads_are_named_and_their_allocations_attributed(tmp_path: Path) -> None:
     script = write_program(
         tmp_path,
