@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +23,10 @@ SNAPSHOT_BAR_S = 0.25
 ANALYSIS_BAR_S = 0.25
 BYTES_PER_OBJECT_BAR = 32
 EXPLAIN_BAR_S = 0.050
+BACKREF_TIMEOUT_S = 30  # objgraph's backward search rescans the heap per step; cap it
+
+# The tree hangs off this global, so paths from a root read `heap_bench.ROOT.children[2]...`.
+ROOT: list[Item] = []
 
 
 class Item:
@@ -29,18 +34,20 @@ class Item:
         self.parent = parent
         self.name = f"item-{i}"
         self.children: list[Item] = []
-        self.attrs = {"id": i * 1000, "tag": f"t{i}", "pos": (i, -i)}
+        self.attrs = {"id": i * 1000, "tag": f"t{i}"}
         self.value = float(i)
 
 
-def build_heap(instances: int) -> list[Item]:
+def build_heap(instances: int) -> Item:
+    """Builds the tree under ROOT and returns its deepest, last-made leaf."""
     items = [Item(0, None)]
     for i in range(1, instances):
         parent = items[(i - 1) // 4]
         item = Item(i, parent)
         parent.children.append(item)
         items.append(item)
-    return items
+    ROOT[:] = items[:1]
+    return items[-1]
 
 
 def best_of(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
@@ -54,8 +61,22 @@ def best_of(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
     return best, result
 
 
-def row(tool: str, operation: str, seconds: float, objects: int | None = None, **extra: Any) -> dict[str, Any]:
-    return {"tool": tool, "operation": operation, "seconds": round(seconds, 4), "objects": objects, **extra}
+def timed(work: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def row(
+    tool: str, operation: str, seconds: float, objects: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "tool": tool,
+        "operation": operation,
+        "seconds": round(seconds, 4),
+        "objects": objects,
+        **extra,
+    }
 
 
 def bar(measured: float, limit: float, text: str) -> dict[str, Any]:
@@ -69,21 +90,46 @@ def memhound_rows(deep_leaf: Item) -> list[dict[str, Any]]:
     count = snap.object_count
     per_object = snap.memory_bytes() / count
     rows = [
-        row("memhound", "snapshot", seconds, count, bytes_per_object=round(per_object, 1),
-            **bar(seconds, SNAPSHOT_BAR_S, f"snapshot <= {SNAPSHOT_BAR_S} s")),
-        row("memhound", "graph memory", 0.0, count, bytes_per_object=round(per_object, 1),
-            **bar(per_object, BYTES_PER_OBJECT_BAR, f"<= {BYTES_PER_OBJECT_BAR} B/object")),
+        row(
+            "memhound",
+            "snapshot",
+            seconds,
+            count,
+            bytes_per_object=round(per_object, 1),
+            **bar(seconds, SNAPSHOT_BAR_S, f"snapshot <= {SNAPSHOT_BAR_S} s"),
+        ),
+        row(
+            "memhound",
+            "graph memory",
+            0.0,
+            count,
+            bytes_per_object=round(per_object, 1),
+            **bar(per_object, BYTES_PER_OBJECT_BAR, f"<= {BYTES_PER_OBJECT_BAR} B/object"),
+        ),
     ]
-    analysis_s, _ = best_of(3, lambda: memhound.snapshot().compute())
-    analysis_s -= seconds  # the snapshot inside is timed above
-    rows.append(row("memhound", "dominators + retained sizes", analysis_s, count,
-                    bytes_per_object=round(snap.analysis_bytes() / count, 1),
-                    **bar(analysis_s, ANALYSIS_BAR_S, f"dominators + retained <= {ANALYSIS_BAR_S} s")))
+    analysis_s = min(timed(memhound.snapshot().compute) for _ in range(3))
+    rows.append(
+        row(
+            "memhound",
+            "dominators + retained sizes",
+            analysis_s,
+            count,
+            bytes_per_object=round(snap.analysis_bytes() / count, 1),
+            **bar(analysis_s, ANALYSIS_BAR_S, f"dominators + retained <= {ANALYSIS_BAR_S} s"),
+        )
+    )
     census_s, _ = best_of(3, lambda: snap.by_type(20))
     rows.append(row("memhound", "census by type (on the snapshot)", census_s, count))
     explain_s, explanation = best_of(3, lambda: memhound.explain(deep_leaf, snap))
-    rows.append(row("memhound", f"explain (on the snapshot, {len(explanation.steps)} steps)", explain_s, count,
-                    **bar(explain_s, EXPLAIN_BAR_S, f"explain <= {EXPLAIN_BAR_S * 1000:.0f} ms")))
+    rows.append(
+        row(
+            "memhound",
+            f"explain (on the snapshot, {len(explanation.steps)} steps)",
+            explain_s,
+            count,
+            **bar(explain_s, EXPLAIN_BAR_S, f"explain <= {EXPLAIN_BAR_S * 1000:.0f} ms"),
+        )
+    )
     fresh_s, _ = best_of(1, lambda: memhound.explain(deep_leaf))
     rows.append(row("memhound", "explain (fresh snapshot included)", fresh_s, count))
     return rows
@@ -93,9 +139,10 @@ def reference_rows() -> list[dict[str, Any]]:
     def closure() -> int:
         seen: set[int] = set()
         pending = gc.get_objects()
+        own = {id(seen), id(pending)}
         while pending:
             obj = pending.pop()
-            if id(obj) not in seen:
+            if id(obj) not in seen and id(obj) not in own:
                 seen.add(id(obj))
                 pending.extend(gc.get_referents(obj))
         return len(seen)
@@ -118,28 +165,54 @@ def pympler_rows() -> list[dict[str, Any]]:
     objects_s, objects = best_of(1, muppy.get_objects)
     summary_s, _ = best_of(1, lambda: summary.summarize(objects))
     count = len(objects)
-    del objects
     return [
         row("Pympler", "muppy.get_objects()", objects_s, count),
         row("Pympler", "summary.summarize()", summary_s, count),
     ]
 
 
-def objgraph_rows(deep_leaf: Item) -> list[dict[str, Any]]:
+class TimedOut(Exception):
+    pass
+
+
+def objgraph_rows(target: Item) -> list[dict[str, Any]]:
     import objgraph
 
     stats_s, _ = best_of(1, objgraph.typestats)
-    chain_s, chain = best_of(1, lambda: objgraph.find_backref_chain(deep_leaf, objgraph.is_proper_module, max_depth=100))
-    return [
-        row("objgraph", "typestats()", stats_s),
-        row("objgraph", f"find_backref_chain ({len(chain) - 1} steps)", chain_s),
-    ]
+    rows = [row("objgraph", "typestats()", stats_s)]
+
+    def give_up(signum: int, frame: object) -> None:
+        raise TimedOut
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(BACKREF_TIMEOUT_S)
+    start = time.perf_counter()
+    try:
+        chain = objgraph.find_backref_chain(target, objgraph.is_proper_module)
+        rows.append(
+            row(
+                "objgraph",
+                f"find_backref_chain ({len(chain) - 1} steps)",
+                time.perf_counter() - start,
+            )
+        )
+    except TimedOut:
+        rows.append(
+            row(
+                "objgraph",
+                f"find_backref_chain (gave up after {BACKREF_TIMEOUT_S} s)",
+                time.perf_counter() - start,
+            )
+        )
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    return rows
 
 
 def run_heap_benchmarks(quick: bool = False) -> list[dict[str, Any]]:
     quick = quick or os.environ.get("MEMHOUND_BENCH_QUICK") == "1"
-    items = build_heap(QUICK_INSTANCES if quick else INSTANCES)
-    deep_leaf = items[-1]
+    deep_leaf = build_heap(QUICK_INSTANCES if quick else INSTANCES)
     gc.collect()
     rows = memhound_rows(deep_leaf)
     tools: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
@@ -161,7 +234,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["| tool | operation | seconds | objects | bytes/object |", "|---|---|---:|---:|---:|"]
     for r in rows:
         per_object = r.get("bytes_per_object", "")
-        lines.append(f"| {r['tool']} | {r['operation']} | {r['seconds']:.4f} | {r['objects'] or ''} | {per_object} |")
+        lines.append(
+            f"| {r['tool']} | {r['operation']} | {r['seconds']:.4f} | {r['objects'] or ''} | {per_object} |"
+        )
     return "\n".join(lines)
 
 

@@ -34,7 +34,7 @@ class Explanation:
 
     @property
     def root_kind(self) -> str | None:
-        """"module", "frame", "builtins" or "external"; None when no root reaches the object."""
+        """ "module", "frame", "builtins" or "external"; None when no root reaches the object."""
         return self.path.root_kind if self.path is not None else None
 
     @property

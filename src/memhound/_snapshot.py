@@ -43,7 +43,11 @@ class Step:
         if kind == "closure_cell":
             return f" > <closure of {owner}> cell '{label}'"
         if kind == "cell_contents":
-            return "" if previous is not None and previous.edge_kind == "closure_cell" else ".cell_contents"
+            return (
+                ""
+                if previous is not None and previous.edge_kind == "closure_cell"
+                else ".cell_contents"
+            )
         if kind in ("default", "kwdefault"):
             which = "defaults" if kind == "default" else "kwdefaults"
             return f" > <{which} of {owner}> '{label}'"
@@ -179,7 +183,7 @@ class Snapshot:
         """The n objects that keep the most memory alive, with their paths. Modules and the
         dicts a path only passes through (a module's or instance's __dict__) are left out."""
         result: list[Retainer] = []
-        for node in _core.largest(self._core, max(4 * n, 32)):
+        for node in _core.largest(self._core, max(8 * n, 64)):
             if len(result) == n:
                 break
             path = self.path_to_node(node)
@@ -187,7 +191,9 @@ class Snapshot:
             if hidden or self.node_type(node) == "module":
                 continue
             retained = self.node_retained_size(node)
-            result.append(Retainer(node, self.node_type(node), self.node_size(node), retained, path))
+            result.append(
+                Retainer(node, self.node_type(node), self.node_size(node), retained, path)
+            )
         return result
 
     # ---- questions about live objects ----------------------------------------------------------
@@ -289,7 +295,9 @@ class Snapshot:
             stack = int(self._core.node_stack(node))
             if stack:
                 stacks.setdefault(self.node_type(node), Counter())[stack] += 1
-        return {name: self._site_text(counts.most_common(1)[0][0]) for name, counts in stacks.items()}
+        return {
+            name: self._site_text(counts.most_common(1)[0][0]) for name, counts in stacks.items()
+        }
 
     def _site_text(self, stack: int) -> str:
         frames = self._capture.stack_frames(stack)
@@ -323,7 +331,9 @@ def snapshot(collect: bool = False) -> Snapshot:
     except _core.CoreError as exc:
         raise MemhoundError(str(exc)) from None
     if capture is not None:
-        core.set_allocations([(address, seq, stack) for address, _size, seq, stack in capture.live_allocations()])
+        core.set_allocations(
+            [(address, seq, stack) for address, _size, seq, stack in capture.live_allocations()]
+        )
     return Snapshot(core, capture)
 
 

@@ -8,6 +8,7 @@ import gc
 import threading
 import types
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -28,7 +29,7 @@ class Slotted:
 
 
 class Registry:
-    entries: dict[str, object] = {}
+    entries: ClassVar[dict[str, object]] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +88,10 @@ def test_closure_cell_defaults_and_kwdefaults() -> None:
 
     HOLDER["callback"] = make()
     e = memhound.explain(HOLDER["callback"].__closure__[0].cell_contents)  # type: ignore[attr-defined]
-    assert "<closure of test_closure_cell_defaults_and_kwdefaults.<locals>.make.<locals>.on_done> cell 'payload'" in str(e)
+    assert (
+        "<closure of test_closure_cell_defaults_and_kwdefaults.<locals>.make.<locals>.on_done> cell 'payload'"
+        in str(e)
+    )
     assert kinds(e)[-2:] == ["closure_cell", "cell_contents"]
 
     def with_defaults(a: int, b: list[str] = ["default"], *, c: dict[str, int] = {"k": 1}) -> None:  # noqa: B006
@@ -95,7 +99,9 @@ def test_closure_cell_defaults_and_kwdefaults() -> None:
 
     HOLDER["defaults"] = with_defaults
     e = memhound.explain(with_defaults.__defaults__[0])  # type: ignore[index]
-    assert str(e).endswith("> <defaults of test_closure_cell_defaults_and_kwdefaults.<locals>.with_defaults> 'b'")
+    assert str(e).endswith(
+        "> <defaults of test_closure_cell_defaults_and_kwdefaults.<locals>.with_defaults> 'b'"
+    )
     assert kinds(e)[-1] == "default"
     e = memhound.explain(with_defaults.__kwdefaults__["c"])  # type: ignore[index]
     assert kinds(e)[-1] == "kwdefault" and e.steps[-1].label == "c"
@@ -148,7 +154,9 @@ def test_generator_frame_local() -> None:
     HOLDER["gen"] = gen
     e = memhound.explain(gen.gi_frame.f_locals["pending"])
     assert kinds(e)[-1] == "gen_frame"
-    assert str(e).endswith("HOLDER['gen'] > test_generator_frame_local.<locals>.produce() local 'pending'")
+    assert str(e).endswith(
+        "HOLDER['gen'] > test_generator_frame_local.<locals>.produce() local 'pending'"
+    )
 
 
 def test_thread_local_storage() -> None:
@@ -176,7 +184,10 @@ def test_frame_root_of_another_thread_names_the_thread() -> None:
     try:
         e = memhound.explain(shared.pop())
         assert e.root_kind == "frame"
-        assert str(e) == "Thread 'worker' > test_frame_root_of_another_thread_names_the_thread.<locals>.run() local 'history'[12]"
+        assert (
+            str(e)
+            == "Thread 'worker' > test_frame_root_of_another_thread_names_the_thread.<locals>.run() local 'history'[12]"
+        )
     finally:
         done.set()
         worker.join()
@@ -216,7 +227,10 @@ def test_kept_only_by_a_reference_cycle() -> None:
         a.parent.parent = a  # type: ignore[attr-defined]
         e = memhound.explain(a)
         assert e.root_kind is None and e.kept_by_cycle
-        assert str(e) == f"kept only by a reference cycle: <{__name__}.Node>.parent.parent (back to itself)"
+        assert (
+            str(e)
+            == f"kept only by a reference cycle: <{__name__}.Node>.parent.parent (back to itself)"
+        )
         assert kinds(e) == ["attribute", "attribute"]
         assert e.retained_size == 2 * e.shallow_size
         del a

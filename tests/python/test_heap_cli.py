@@ -23,7 +23,12 @@ sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
 
 def memhound_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "memhound", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+        [sys.executable, "-m", "memhound", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
     )
 
 
@@ -49,7 +54,11 @@ def test_json_report_and_exit_code_passthrough(script: Path) -> None:
     report = json.loads(result.stdout[result.stdout.index("{") :])
     assert report["objects"] > 5000 and len(report["by_type"]) == 3
     records = [row for row in report["largest"] if row["path"] == "__main__.CACHE['records']"]
-    assert records and records[0]["root_kind"] == "module" and records[0]["retained_bytes"] > 5000 * 150
+    assert (
+        records
+        and records[0]["root_kind"] == "module"
+        and records[0]["retained_bytes"] > 5000 * 150
+    )
 
 
 def test_code_and_module_targets(tmp_path: Path) -> None:

@@ -53,9 +53,13 @@ def test_shallow_and_retained_size_of_a_tree() -> None:
     assert snap.shallow_size(tree) == sys.getsizeof(tree)
     own = sys.getsizeof(tree) + sys.getsizeof(tree.leaves)
     own += sum(sys.getsizeof(leaf) + sys.getsizeof(leaf.label) for leaf in tree.leaves)
-    own += sum(sys.getsizeof(leaf.i) for leaf in tree.leaves if leaf.i > 256)  # small ints are shared
+    own += sum(
+        sys.getsizeof(leaf.i) for leaf in tree.leaves if leaf.i > 256
+    )  # small ints are shared
     assert snap.retained_size(tree) == own
-    assert snap.retained_size(tree.leaves[0]) == sys.getsizeof(tree.leaves[0]) + sys.getsizeof("leaf-0")
+    assert snap.retained_size(tree.leaves[0]) == sys.getsizeof(tree.leaves[0]) + sys.getsizeof(
+        "leaf-0"
+    )
 
 
 def test_census_rows_and_limit() -> None:
@@ -117,7 +121,10 @@ def test_node_api_for_the_leak_detector() -> None:
     assert path is not None and str(path) == f"{__name__}.HOLDER['tree'].leaves[1]"
     assert (path.root_kind, path.root_label) == ("module", __name__)
     assert [(s.edge_kind, s.label) for s in path.steps] == [
-        ("module_global", "HOLDER"), ("dict_key", "'tree'"), ("attribute", "leaves"), ("index", "1")
+        ("module_global", "HOLDER"),
+        ("dict_key", "'tree'"),
+        ("attribute", "leaves"),
+        ("index", "1"),
     ]
 
 
@@ -166,7 +173,11 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     snap.save(file)
     loaded = memhound.load_snapshot(file)
     assert not loaded.live
-    assert (loaded.object_count, loaded.total_size, loaded.edge_count) == (snap.object_count, snap.total_size, snap.edge_count)
+    assert (loaded.object_count, loaded.total_size, loaded.edge_count) == (
+        snap.object_count,
+        snap.total_size,
+        snap.edge_count,
+    )
     assert loaded.by_type() == snap.by_type()
     assert str(loaded.path_to_node(node)) == live_path == f"{__name__}.HOLDER['tree'].leaves[7]"
     assert loaded.node_retained_size(node) == snap.node_retained_size(node)
@@ -217,7 +228,9 @@ def gc_off() -> Iterator[None]:
     gc.enable()
 
 
-def test_walk_leaves_refcounts_gc_state_and_instance_dicts_unchanged(tmp_path: Path, gc_off: None) -> None:
+def test_walk_leaves_refcounts_gc_state_and_instance_dicts_unchanged(
+    tmp_path: Path, gc_off: None
+) -> None:
     inline = [Inline(i) for i in range(200)]
     assert not any(materialized(obj) for obj in inline)
     sample = gc.get_objects()[::97] + inline + [obj.b for obj in inline]
@@ -226,8 +239,8 @@ def test_walk_leaves_refcounts_gc_state_and_instance_dicts_unchanged(tmp_path: P
     collections = [s["collections"] for s in gc.get_stats()]
     older_counts = gc.get_count()[1:]
 
-    snap = memhound.snapshot().compute()
     HOLDER["inline"] = inline
+    snap = memhound.snapshot().compute()
     explained = [str(memhound.explain(obj.b, snap)) for obj in inline[:20]]
     assert explained[3] == f"{__name__}.HOLDER['inline'][3].b"
     snap.largest(5)

@@ -26,7 +26,7 @@ class Plain:
 
 
 class Slotted:
-    __slots__ = ("a", "b", "__weakref__")
+    __slots__ = ("__weakref__", "a", "b")
 
     def __init__(self, i: int) -> None:
         self.a = [i, str(i)]
@@ -153,7 +153,9 @@ def test_same_objects_and_sizes_as_the_reference_walk(name: str, gc_off: None) -
     snap = memhound.snapshot()
     expected = {key: (type_name(cls), size) for key, (cls, size) in walked.items()}
     ids = snap.object_ids()
-    found = {ids[node]: (snap.node_type(node), snap.node_size(node)) for node in range(snap.object_count)}
+    found = {
+        ids[node]: (snap.node_type(node), snap.node_size(node)) for node in range(snap.object_count)
+    }
 
     missing = [key for key in expected if key not in found]
     assert missing == []
@@ -161,7 +163,11 @@ def test_same_objects_and_sizes_as_the_reference_walk(name: str, gc_off: None) -
     # same id with another type. There are a handful at most; every other object must agree.
     reused = {key for key in expected if found[key][0] != expected[key][0]}
     assert len(reused) <= 5, [(expected[k], found[k]) for k in reused]
-    wrong = {key: (expected[key], found[key]) for key in expected if key not in reused and found[key] != expected[key]}
+    wrong = {
+        key: (expected[key], found[key])
+        for key in expected
+        if key not in reused and found[key] != expected[key]
+    }
     assert wrong == {}
     assert sum(found[k][1] for k in expected if k not in reused) == sum(
         size for k, (_, size) in expected.items() if k not in reused
@@ -191,4 +197,6 @@ def test_weak_references_are_not_strong_edges(gc_off: None) -> None:
     ref_node = snap.node_of(holder["ref"])
     assert snap.node_of(target) not in snap._core.successors(ref_node)
     path = snap.path_to(target)
-    assert path is not None and all(step.type_name != "weakref.ReferenceType" for step in path.steps)
+    assert path is not None and all(
+        step.type_name != "weakref.ReferenceType" for step in path.steps
+    )

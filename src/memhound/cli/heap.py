@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     program = program_from_args(args)
     check_program(program)
     reports: list[dict[str, Any]] = []
-    code = run_program(program, around=_report_at_end(lambda: reports.append(heap_report(snapshot(), args.n))))
+    code = run_program(
+        program, around=_report_at_end(lambda: reports.append(heap_report(snapshot(), args.n)))
+    )
     if not reports:
         raise UsageError("the program ended before its code ran; no snapshot was taken")
     report = reports[0]
@@ -108,7 +110,12 @@ def heap_report(snap: Snapshot, n: int) -> dict[str, Any]:
         "objects": snap.object_count,
         "total_bytes": snap.total_size,
         "by_type": [
-            {"type": r.type, "count": r.count, "shallow_bytes": r.shallow_bytes, "retained_bytes": r.retained_bytes}
+            {
+                "type": r.type,
+                "count": r.count,
+                "shallow_bytes": r.shallow_bytes,
+                "retained_bytes": r.retained_bytes,
+            }
             for r in snap.by_type(n)
         ],
         "largest": [
@@ -134,7 +141,9 @@ def render_text(report: dict[str, Any]) -> str:
         )
     lines += ["", "largest retainers:"]
     for row in report["largest"]:
-        lines.append(f"  {_bytes(row['retained_bytes']):>10}  {row['type']}  {row['path'] or '(no root)'}")
+        lines.append(
+            f"  {_bytes(row['retained_bytes']):>10}  {row['type']}  {row['path'] or '(no root)'}"
+        )
     return "\n".join(lines) + "\n"
 
 
