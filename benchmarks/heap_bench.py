@@ -1,7 +1,7 @@
 """Heap snapshot benchmark: memhound beside guppy3, Pympler and objgraph on one heap.
 
-The heap: 200k instances of a small class in a 4-ary tree, each with its attribute dict, a list
-of children, strings, an int and a float (about 1.6M objects in all, counting the interpreter's
+The heap: 200k instances of a small class in a 4-ary tree, each with a dict, a list of
+children, two strings, an int and a float (about 1.65M objects in all, counting the interpreter's
 own). Every tool measures the same heap in this process; a tool that is not installed is skipped.
 `run_heap_benchmarks()` returns rows for benchmarks/run.py; run this file to print them.
 """
@@ -33,6 +33,7 @@ class Item:
     def __init__(self, i: int, parent: Item | None) -> None:
         self.parent = parent
         self.name = f"item-{i}"
+        self.label = f"Item number {i}"
         self.children: list[Item] = []
         self.attrs = {"id": i * 1000, "tag": f"t{i}"}
         self.value = float(i)
