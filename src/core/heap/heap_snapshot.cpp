@@ -89,6 +89,7 @@ std::optional<NodeId> HeapSnapshot::nodeOfAllocation(std::uint64_t address) {
 }
 
 bool HeapSnapshot::isTracked(PyObject* obj) const {
+    if (m_trackedDuringSave) return m_trackedDuringSave->count(obj) != 0;
     bool found = false;
     compat::forEachTracked(PyInterpreterState_Get(), [&](PyObject* o) { found = found || o == obj; });
     return found;
@@ -242,10 +243,19 @@ void HeapSnapshot::computePathLabels() {
     std::uint32_t n = graph().nodeCount();
     const graph::ShortestPaths& tree = paths();
     m_data.pathLabels.assign(n, {static_cast<std::uint8_t>(EdgeKind::Other), intern("?"), intern("")});
-    std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> children;
+    // Children lists of the shortest-path tree in CSR form: child ids grouped by parent.
+    std::vector<std::uint32_t> offsets(n + 1, 0), children;
     for (std::uint32_t v = 0; v < n; ++v) {
-        if (std::optional<NodeId> p = tree.parent(NodeId(v))) children[p->value].push_back(v);
+        if (std::optional<NodeId> p = tree.parent(NodeId(v))) ++offsets[p->value + 1];
     }
+    for (std::uint32_t v = 0; v < n; ++v) offsets[v + 1] += offsets[v];
+    children.resize(offsets[n]);
+    std::vector<std::uint32_t> fill(offsets.begin(), offsets.end() - 1);
+    for (std::uint32_t v = 0; v < n; ++v) {
+        if (std::optional<NodeId> p = tree.parent(NodeId(v))) children[fill[p->value]++] = v;
+    }
+    fill.clear();
+    fill.shrink_to_fit();
     std::vector<PyObject*> proven(n, nullptr);
     std::vector<std::uint32_t> queue;
     for (std::uint32_t r = 0; r < graph().roots().size(); ++r) {
@@ -256,12 +266,13 @@ void HeapSnapshot::computePathLabels() {
     }
     for (std::size_t head = 0; head < queue.size(); ++head) {
         std::uint32_t v = queue[head];
-        auto it = children.find(v);
-        if (it == children.end()) continue;
+        if (offsets[v] == offsets[v + 1]) continue;
         std::optional<NodeId> up = tree.parent(NodeId(v));
         PyObject* before = up ? proven[up->value] : nullptr;
         std::unordered_map<PyObject*, std::uint32_t> wanted;
-        for (std::uint32_t c : it->second) wanted.emplace(asObject(objectAddress(NodeId(c))), c);
+        for (std::uint32_t i = offsets[v]; i < offsets[v + 1]; ++i) {
+            wanted.emplace(asObject(objectAddress(NodeId(children[i]))), children[i]);
+        }
         auto emit = [&](PyObject* child, const EdgeLabel& label) {
             std::uint32_t c = wanted.at(child);
             if (proven[c] || reinterpret_cast<std::uintptr_t>(Py_TYPE(child)) !=
@@ -282,7 +293,14 @@ void HeapSnapshot::computePathLabels() {
 }
 
 void HeapSnapshot::save(const std::string& path) {
-    if (m_live) computePathLabels();
+    if (m_live) {
+        // Many roots are proven during a save: one set of tracked objects instead of a scan each.
+        std::unordered_set<PyObject*> tracked;
+        compat::forEachTracked(PyInterpreterState_Get(), [&](PyObject* obj) { tracked.insert(obj); });
+        m_trackedDuringSave = &tracked;
+        computePathLabels();
+        m_trackedDuringSave = nullptr;
+    }
     graph::saveSnapshot(path, m_data);
 }
 

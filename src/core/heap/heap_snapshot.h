@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/graph/census.h"
@@ -95,6 +97,7 @@ private:
     std::mutex m_analysisLock;               // the analyses may be computed by a thread without the GIL
     std::vector<std::uint32_t> m_byAddress;  // node ids sorted by allocation address, on first use
     std::unordered_map<std::string, std::uint32_t> m_stringIndex;
+    const std::unordered_set<PyObject*>* m_trackedDuringSave = nullptr;  // set only inside save()
 };
 
 }  // namespace memhound::heap
