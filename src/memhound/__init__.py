@@ -6,14 +6,24 @@ is private.
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from memhound._errors import CaptureError, MemhoundError, UsageError
-from memhound._errors import LeakError
-from memhound._leaks import LeakReport, assert_no_leaks, check_leaks
+from memhound._errors import CaptureError, LeakError, MemhoundError, UsageError
+from memhound._leaks import LeakReport, assert_no_leaks
 from memhound._tracker import Tracker
-from memhound._snapshot import Snapshot, load_snapshot, snapshot
-from memhound._explain import explain
+
+# Exported names whose modules load on first use, so that `memhound run` does not pay at start-up
+# for the leak detector and the heap walker: name -> private module defining it.
+_LAZY_EXPORTS = {
+    "check_leaks": "memhound._leaks._detect",
+    "Snapshot": "memhound._snapshot",
+    "snapshot": "memhound._snapshot",
+    "load_snapshot": "memhound._snapshot",
+    "explain": "memhound._explain",
+}
 
 __all__ = [
     "__version__",
@@ -30,3 +40,16 @@ __all__ = [
     "load_snapshot",
     "explain",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'memhound' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_EXPORTS))

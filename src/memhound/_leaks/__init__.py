@@ -8,12 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from memhound._errors import LeakError
-from memhound._leaks._detect import (
-    DEFAULT_ITERATIONS,
-    DEFAULT_MIN_BYTES,
-    DEFAULT_WARMUP,
-    check_leaks,
-)
+from memhound._leaks._defaults import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
 from memhound._leaks._model import CyclicGarbage, Frame, Leak, LeakReport, PathEdge
 
 __all__ = [
@@ -34,7 +29,18 @@ def assert_no_leaks(
     min_bytes: float = DEFAULT_MIN_BYTES,
 ) -> LeakReport:
     """check_leaks, raising LeakError (an AssertionError) with the report when anything leaks."""
+    from memhound._leaks._detect import check_leaks
+
     report = check_leaks(fn, iterations=iterations, warmup=warmup, min_bytes=min_bytes)
     if report.leaked:
         raise LeakError(str(report), report)
     return report
+
+
+def __getattr__(name: str) -> Any:
+    # The detector (snapshot, tracer, analysis) loads on first use, not with the package.
+    if name == "check_leaks":
+        from memhound._leaks._detect import check_leaks
+
+        return check_leaks
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

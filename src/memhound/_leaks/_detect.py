@@ -22,6 +22,7 @@ from typing import Any
 
 from memhound._capture import read_capture
 from memhound._errors import UsageError
+from memhound._leaks._defaults import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
 from memhound._leaks._analyze import Analysis, cyclic_garbage, leaks_from
 from memhound._leaks._growth import (
     SiteGrowth,
@@ -37,11 +38,7 @@ from memhound._leaks._resources import Census, count_fds, take_census
 from memhound._leaks._target import UnitOfWork, unit_from_callable
 from memhound._snapshot import own_code, snapshot
 
-DEFAULT_ITERATIONS = 30
-DEFAULT_WARMUP = 3
 MIN_ITERATIONS = 4
-# Growth below this many bytes per iteration is dropped (interpreter noise, an int here and there).
-DEFAULT_MIN_BYTES = 64
 PROBE_RUNS = 2
 # Native (malloc) growth per iteration beyond what the traced leaks explain, below which it is
 # allocator noise.

@@ -11,7 +11,7 @@ import json
 import sys
 
 from memhound._errors import UsageError
-from memhound._leaks import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP, check_leaks
+from memhound._leaks import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
 from memhound._leaks._model import LeakReport
 from memhound._leaks._render import render_text
 from memhound._leaks._target import resolve_target
@@ -66,6 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from memhound._leaks._detect import check_leaks  # loads the detector only for this command
+
     unit = resolve_target(args.target)
     report = check_leaks(
         unit, iterations=args.iterations, warmup=args.warmup, min_bytes=args.min_bytes
