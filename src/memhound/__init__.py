@@ -26,19 +26,19 @@ _LAZY_EXPORTS = {
 }
 
 __all__ = [
-    "__version__",
     "CaptureError",
-    "MemhoundError",
-    "UsageError",
     "LeakError",
     "LeakReport",
+    "MemhoundError",
+    "Snapshot",
+    "Tracker",
+    "UsageError",
+    "__version__",
     "assert_no_leaks",
     "check_leaks",
-    "Tracker",
-    "Snapshot",
-    "snapshot",
-    "load_snapshot",
     "explain",
+    "load_snapshot",
+    "snapshot",
 ]
 
 

@@ -100,7 +100,7 @@ def run_program(program: Program, around: Callable[[Callable[[], None]], None] |
             runpy.run_module(program.module, run_name="__main__", alter_sys=True)
         elif program.code is not None:
             namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-            exec(compile(program.code, "<string>", "exec"), namespace)
+            exec(compile(program.code, "<string>", "exec"), namespace)  # noqa: S102 (python -c)
         else:
             runpy.run_path(program.script or "", run_name="__main__")
 
@@ -109,7 +109,7 @@ def run_program(program: Program, around: Callable[[Callable[[], None]], None] |
         (around or (lambda body: body()))(execute)
     except SystemExit as exc:
         exit_code = _exit_code(exc.code)
-    except BaseException:  # the program's own uncaught exception: print it like python does
+    except BaseException:  # noqa: BLE001 (the program's own uncaught exception, printed like python)
         import traceback
 
         traceback.print_exc()

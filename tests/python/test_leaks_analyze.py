@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memhound._leaks._analyze import Analysis, leaks_from, render_cycle
-from memhound._leaks._probe import PACKAGE_DIR
 from memhound._leaks._growth import Growth
+from memhound._leaks._probe import PACKAGE_DIR
 from memhound._leaks._resources import Census, OpenResource
 
 APP = "/srv/app.py"

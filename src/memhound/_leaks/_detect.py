@@ -22,8 +22,8 @@ from typing import Any
 
 from memhound._capture import read_capture
 from memhound._errors import UsageError
-from memhound._leaks._defaults import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
 from memhound._leaks._analyze import Analysis, cyclic_garbage, leaks_from
+from memhound._leaks._defaults import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
 from memhound._leaks._growth import (
     SiteGrowth,
     growing_sites,
