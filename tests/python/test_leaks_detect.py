@@ -98,7 +98,9 @@ def test_cycles_the_collector_reclaims_are_cyclic_garbage_not_leaks():
     assert sum(entry.objects_per_iteration for entry in nodes) == 4  # a root and 3 children
     assert any(frame.file == CASES_FILE for entry in nodes for frame in entry.allocated_at)
     assert report.collected_per_iteration is not None
-    assert report.collected_per_iteration >= 8  # 4 nodes and their 4 children lists at least
+    # 4 nodes and their 4 children lists at least; one iteration's worth, not the pile-up of
+    # the iterations before the first collection of the window
+    assert 8 <= report.collected_per_iteration <= 16
 
 
 @pytest.mark.parametrize(

@@ -85,9 +85,12 @@ def check_leaks(
 
 
 def _collected_per_iteration(observation: Observation) -> float | None:
-    if not observation.gc_enabled or not observation.collected:
+    # The first collection of the window also reclaims what piled up before it; each later one
+    # follows exactly one iteration (the collector is disabled in between).
+    per_iteration = observation.collected[1:]
+    if not observation.gc_enabled or not per_iteration:
         return None
-    return sum(observation.collected) / len(observation.collected)
+    return sum(per_iteration) / len(per_iteration)
 
 
 def _check_counts(iterations: int, warmup: int) -> None:

@@ -28,7 +28,7 @@ def render_text(report: LeakReport) -> str:
         lines += ["", *_render_leak(number, leak)]
     if report.cyclic_garbage:
         total = report.collected_per_iteration
-        count = f"{total:g} objects per iteration, " if total is not None else ""
+        count = f"{total:.0f} objects per iteration, " if total is not None else ""
         lines += ["", f"cyclic garbage reclaimed by the collector ({count}a cost, not a leak):"]
         lines += [_render_garbage(entry) for entry in report.cyclic_garbage]
     grown = report.resources.grown()
