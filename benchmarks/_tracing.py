@@ -70,9 +70,13 @@ class TracingResults:
         return (max(values) - min(values)) / (2 * median(values))
 
     def ratio(self, workload: str, tool: str, metric: Metric = "wall") -> float | None:
-        base = self.median_seconds(workload, BASELINE, metric)
-        value = self.median_seconds(workload, tool, metric)
-        return value / base if base and value is not None else None
+        """Median over the rounds of the tool's time / plain python's time in the same round:
+        a slow spell of the machine that hits both runs of a round cancels out."""
+        base = self.timings(workload, BASELINE, metric)
+        values = self.timings(workload, tool, metric)
+        if not base or len(values) != len(base) or not all(base):
+            return None
+        return median([value / plain for value, plain in zip(values, base)])
 
     def geomean_ratio(self, tool: str, metric: Metric = "wall") -> tuple[float | None, list[str]]:
         """Geomean of the per-workload ratios, and the workloads that have no ratio."""
@@ -108,13 +112,24 @@ def measure_tracing(
     results = TracingResults(workloads, tools, repeat, scale, cells)
     for round_index in range(repeat):
         for workload in workloads:
-            for tool in tools:
+            for tool in _cheapest_first(results, workload, tools):
                 cell = results.cell(workload, tool.name)
                 if cell.failure is None:
                     _run_once(workload, tool, scale, workdir, timeout_s, cell)
                     progress(_progress_line(round_index, repeat, workload, tool.name, cell))
     _count_capture_events(results, workdir, timeout_s)
     return results
+
+
+def _cheapest_first(results: TracingResults, workload: str, tools: list[Tool]) -> list[Tool]:
+    """The baseline, then the tools by their median so far (column order in the first round), so
+    that plain python and the light tools run close together in time, not minutes apart."""
+
+    def cost(tool: Tool) -> float:
+        seconds = results.median_seconds(workload, tool.name)
+        return 0.0 if tool.name == BASELINE else (seconds if seconds is not None else 0.0)
+
+    return sorted(tools, key=cost)
 
 
 def capture_path(workdir: Path, workload: str, tool: str) -> Path:

@@ -155,8 +155,9 @@ def method_text(args: argparse.Namespace, tools: list[Tool]) -> str:
             f"- Tracing overhead: {len(args.workloads)} workload scripts "
             f"(`benchmarks/workloads/`), each run as its own process under each tool; "
             f"{args.repeat} round(s), interleaved (each round runs every workload under every "
-            "tool in turn); wall time of the whole process; median per workload and tool; "
-            "ratio = median under the tool / median of plain python; geomean of the ratios."
+            "tool in turn, plain python first, then the tools cheapest first); wall time of the "
+            "whole process; median per workload and tool; ratio = median over the rounds of "
+            "(time under the tool / time of plain python in the same round); geomean of the ratios."
         ),
         "- Tools:",
         *(f"  - `{tool.name}`: `{tool.command_shape}`" for tool in tools),

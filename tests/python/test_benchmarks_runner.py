@@ -24,7 +24,7 @@ from _markdown import Verdict, table, verdict_of
 from _proc import JsonRun, run_json
 from _stats import geomean, median
 from _tools import TOOL_NAMES, Tool, build_tools
-from _tracing import Cell, TracingResults
+from _tracing import Cell, TracingResults, _cheapest_first
 from _tracing_report import cpu_table, overhead_table, tracing_bars
 
 VERDICTS = {"met", "not met", "not measured"}
@@ -110,6 +110,18 @@ def test_ratios_use_medians_and_bars_judge_them() -> None:
     assert "| 1.60 s (1.33x, ±9%) |" in overhead_table(results)  # spread: 0.3 / (2 * 1.6)
     assert cpu_table(results).splitlines()[2] == "| w1 | 1.00x | 1.33x | 1.08x |"
     assert full.measured == "1.33x (CPU time: 1.33x)"
+
+
+def test_ratios_pair_each_round_with_the_plain_run_of_that_round() -> None:
+    # the second round ran on a slow machine for both tools: paired, it cancels out
+    results = _fabricated({"plain": [1.0, 2.0, 3.0], "memhound-full": [3.0, 2.4, 3.6]})
+    assert results.ratio("w1", "memhound-full") == pytest.approx(1.2)  # not 3.0 / 2.0
+
+
+def test_each_round_runs_plain_first_then_the_cheapest_tools() -> None:
+    results = _fabricated({"plain": [1.0], "memhound-full": [5.0], "memhound-sampled": [2.0]})
+    order = [tool.name for tool in _cheapest_first(results, "w1", results.tools)]
+    assert order[:3] == ["plain", "memhound-sampled", "memhound-full"]
 
 
 def test_a_failed_tool_is_reported_not_measured() -> None:
