@@ -21,7 +21,8 @@ demo: install  ## trace the bundled example, print its peak and leak reports, th
 	$(PYTHON) -m memhound run -o build/demo.bin examples/demo_service.py
 	$(PYTHON) -m memhound report build/demo.bin --peak -n 5
 	$(PYTHON) -m memhound report build/demo.bin --leaks -n 5
-	-$(PYTHON) -m memhound leaks examples/demo_service.py:handle_request --iterations 30
+	@# exit 1 means leaks were found, which is what the demo shows; 2 would be a real error
+	$(PYTHON) -m memhound leaks examples/demo_service.py:handle_request --iterations 30; [ $$? -le 1 ]
 
 cpp-test: deps
 	$(CMAKE_CPP) -S . -B build/cpp
