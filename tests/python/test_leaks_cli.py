@@ -8,21 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from leak_schema import LEAK_KEYS
 
 CASES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "leak_cases.py")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LEAK_KEYS = {
-    "kinds",
-    "type",
-    "count_per_iteration",
-    "bytes_per_iteration",
-    "allocated_at",
-    "retained_by",
-    "path",
-    "resource",
-}
-
-
 def memhound(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "memhound", "leaks", *args],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from leak_schema import LEAK_KEYS
 
 from memhound._errors import UsageError
 from memhound._leaks._model import (
@@ -16,17 +17,6 @@ from memhound._leaks._model import (
     ResourceCounts,
 )
 from memhound._leaks._render import human_bytes, render_text
-
-LEAK_KEYS = {
-    "kinds",
-    "type",
-    "count_per_iteration",
-    "bytes_per_iteration",
-    "allocated_at",
-    "retained_by",
-    "path",
-    "resource",
-}
 
 
 def fabricated_report(source_file: str) -> LeakReport:
