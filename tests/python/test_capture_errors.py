@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from cli_contract import run_memhound
 
 from memhound._capture import read_capture
 from memhound._errors import CaptureError
@@ -42,16 +43,6 @@ def capture_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def memhound(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "memhound", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *parts: str) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -74,23 +65,23 @@ def write_variant(tmp_path: Path, source: Path, edit) -> Path:
 @pytest.mark.parametrize("command", ["report", "stats"])
 def test_missing_file(command: str, tmp_path: Path) -> None:
     missing = tmp_path / "nope.bin"
-    assert_one_line_error(memhound(command, str(missing)), str(missing), "No such file")
+    assert_one_line_error(run_memhound(command, str(missing)), str(missing), "No such file")
 
 
 def test_directory_instead_of_a_file(tmp_path: Path) -> None:
-    assert_one_line_error(memhound("report", str(tmp_path)), str(tmp_path))
+    assert_one_line_error(run_memhound("report", str(tmp_path)), str(tmp_path))
 
 
 def test_file_of_another_kind(tmp_path: Path) -> None:
     script = tmp_path / "app.py"
     script.write_text("print('hello')\n")
-    assert_one_line_error(memhound("report", str(script)), "not a memhound capture", "offset 0")
+    assert_one_line_error(run_memhound("report", str(script)), "not a memhound capture", "offset 0")
 
 
 def test_empty_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty.bin"
     empty.write_bytes(b"")
-    assert_one_line_error(memhound("stats", str(empty)), "empty file")
+    assert_one_line_error(run_memhound("stats", str(empty)), "empty file")
 
 
 def test_newer_format_version(capture_path: Path, tmp_path: Path) -> None:
@@ -98,7 +89,7 @@ def test_newer_format_version(capture_path: Path, tmp_path: Path) -> None:
         data[8:12] = (99).to_bytes(4, "little")
 
     newer = write_variant(tmp_path, capture_path, bump_version)
-    assert_one_line_error(memhound("report", str(newer)), "version 99 is newer", "offset 8")
+    assert_one_line_error(run_memhound("report", str(newer)), "version 99 is newer", "offset 8")
 
 
 @pytest.mark.parametrize("command", ["report", "stats"])
@@ -109,7 +100,7 @@ def test_corrupt_frame_names_its_offset(command: str, capture_path: Path, tmp_pa
         data[middle] ^= 0xFF
 
     corrupt = write_variant(tmp_path, capture_path, flip)
-    result = memhound(command, str(corrupt))
+    result = run_memhound(command, str(corrupt))
     assert_one_line_error(result, str(corrupt), "at offset ")
     offset = int(result.stderr.rsplit("at offset ", 1)[1])
     assert 0 < offset <= middle
@@ -123,7 +114,7 @@ def test_truncated_capture_is_reported_with_one_warning(
     cut = write_variant(
         tmp_path, capture_path, lambda data: data.__delitem__(slice(size - size // 3, None))
     )
-    result = memhound(command, str(cut))
+    result = run_memhound(command, str(cut))
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     warnings = result.stderr.strip().splitlines()
@@ -134,7 +125,7 @@ def test_truncated_capture_is_reported_with_one_warning(
 
 
 def test_good_capture_reports_the_allocating_function(capture_path: Path) -> None:
-    result = memhound("report", str(capture_path), "--leaks", "-n", "3", "--json")
+    result = run_memhound("report", str(capture_path), "--leaks", "-n", "3", "--json")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     document = json.loads(result.stdout)
@@ -144,7 +135,7 @@ def test_good_capture_reports_the_allocating_function(capture_path: Path) -> Non
 
 
 def test_bad_option_value_is_one_line() -> None:
-    result = memhound("report", "x.bin", "-n", "-3")
+    result = run_memhound("report", "x.bin", "-n", "-3")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_contract import run_memhound
 
 PROGRAM = """
 import sys
@@ -21,17 +20,6 @@ sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
 """
 
 
-def memhound_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "memhound", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
-
-
 @pytest.fixture
 def script(tmp_path: Path) -> Path:
     path = tmp_path / "app.py"
@@ -40,7 +28,7 @@ def script(tmp_path: Path) -> Path:
 
 
 def test_text_report_shows_census_and_the_path_of_the_top_retainer(script: Path) -> None:
-    result = memhound_cli("heap", "-n", "12", str(script))
+    result = run_memhound("heap", "-n", "12", str(script))
     assert result.returncode == 0, result.stderr
     assert "program ran" in result.stdout
     assert "heap at exit:" in result.stdout
@@ -49,7 +37,7 @@ def test_text_report_shows_census_and_the_path_of_the_top_retainer(script: Path)
 
 
 def test_json_report_and_exit_code_passthrough(script: Path) -> None:
-    result = memhound_cli("heap", "--json", "-n", "3", str(script), "7")
+    result = run_memhound("heap", "--json", "-n", "3", str(script), "7")
     assert result.returncode == 7
     report = json.loads(result.stdout[result.stdout.index("{") :])
     assert report["objects"] > 5000 and len(report["by_type"]) == 3
@@ -62,12 +50,12 @@ def test_json_report_and_exit_code_passthrough(script: Path) -> None:
 
 
 def test_code_and_module_targets(tmp_path: Path) -> None:
-    code = memhound_cli("heap", "-n", "3", "-c", "data = [bytearray(100000) for _ in range(100)]")
+    code = run_memhound("heap", "-n", "3", "-c", "data = [bytearray(100000) for _ in range(100)]")
     assert code.returncode == 0, code.stderr
     assert "bytearray " in code.stdout
     assert "local 'namespace'['data']" in code.stdout
     (tmp_path / "heapmod.py").write_text(PROGRAM)
-    module = memhound_cli("heap", "-m", "heapmod", cwd=tmp_path)
+    module = run_memhound("heap", "-m", "heapmod", cwd=tmp_path)
     assert module.returncode == 0, module.stderr
     assert "__main__.CACHE['records']" in module.stdout
 
@@ -82,7 +70,7 @@ def test_code_and_module_targets(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
-    result = memhound_cli(*args)
+    result = run_memhound(*args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -5,22 +5,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
-from leak_schema import LEAK_KEYS
+from cli_contract import LEAK_KEYS, REPORT_KEYS, run_memhound
 
 CASES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "leak_cases.py")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 def memhound(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "memhound", "leaks", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
+    return run_memhound("leaks", *args, cwd=cwd)
 
 
 def test_leaky_target_exits_1_with_a_report_and_json(tmp_path):
@@ -30,15 +24,7 @@ def test_leaky_target_exits_1_with_a_report_and_json(tmp_path):
     assert "default_argument" in result.stdout
     assert "allocated at" in result.stdout
     report = json.loads(out.read_text())
-    assert set(report) == {
-        "target",
-        "iterations",
-        "warmup",
-        "duration_s",
-        "leaks",
-        "cyclic_garbage",
-        "resources",
-    }
+    assert set(report) == REPORT_KEYS
     assert report["iterations"] == 10
     assert report["warmup"] == 3
     leak = report["leaks"][0]

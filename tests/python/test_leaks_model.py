@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from leak_schema import LEAK_KEYS
+from cli_contract import LEAK_KEYS, REPORT_KEYS
 
 from memhound._errors import UsageError
 from memhound._leaks._model import (
@@ -36,15 +36,7 @@ def fabricated_report(source_file: str) -> LeakReport:
 
 def test_json_has_exactly_the_documented_keys(tmp_path):
     report = fabricated_report(str(tmp_path / "app.py")).to_json()
-    assert set(report) == {
-        "target",
-        "iterations",
-        "warmup",
-        "duration_s",
-        "leaks",
-        "cyclic_garbage",
-        "resources",
-    }
+    assert set(report) == REPORT_KEYS
     (leak,) = report["leaks"]
     assert set(leak) == LEAK_KEYS
     assert leak["allocated_at"][0] == {

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_contract import run_memhound
 
 from memhound._capture import read_capture
 
@@ -36,14 +37,7 @@ def line_of(script: Path, marker: str) -> int:
 
 
 def memhound(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "memhound", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=cwd,
-    )
+    return run_memhound(*args, cwd=cwd, timeout=300)
 
 
 def run_python(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
