@@ -12,12 +12,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 from memhound._errors import CaptureError, LeakError, MemhoundError, UsageError
-from memhound._leaks import LeakReport, assert_no_leaks
 from memhound._tracker import Tracker
 
 # Exported names whose modules load on first use, so that `memhound run` does not pay at start-up
 # for the leak detector and the heap walker: name -> private module defining it.
 _LAZY_EXPORTS = {
+    "LeakReport": "memhound._leaks._model",
+    "assert_no_leaks": "memhound._leaks",
     "check_leaks": "memhound._leaks._detect",
     "Snapshot": "memhound._snapshot",
     "snapshot": "memhound._snapshot",

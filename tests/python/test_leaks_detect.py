@@ -10,7 +10,7 @@ import leak_cases
 import pytest
 
 import memhound
-from memhound._leaks import LeakReport
+from memhound._leaks._model import LeakReport
 
 CASES_FILE = os.path.abspath(leak_cases.__file__)
 ITERATIONS = 12

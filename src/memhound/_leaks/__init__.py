@@ -5,21 +5,15 @@ memhound), `memhound leaks` (cli/leaks.py) and the pytest plugin (pytest_plugin.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memhound._errors import LeakError
 from memhound._leaks._defaults import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
-from memhound._leaks._model import CyclicGarbage, Frame, Leak, LeakReport, PathEdge
 
-__all__ = [
-    "CyclicGarbage",
-    "Frame",
-    "Leak",
-    "LeakReport",
-    "PathEdge",
-    "assert_no_leaks",
-    "check_leaks",
-]
+if TYPE_CHECKING:
+    from memhound._leaks._model import LeakReport
+
+__all__ = ["assert_no_leaks", "check_leaks"]
 
 
 def assert_no_leaks(
