@@ -43,12 +43,15 @@ bool g_hooked[3] = {false, false, false};
 using format::EventKind;
 using format::RawEvent;
 
-bool sampleAllocation(std::size_t size) {
-    if (t_sampler.generation != Session::generation()) [[unlikely]] {
-        t_sampler.generation = Session::generation();
-        const auto seed = static_cast<std::uint64_t>(pthread_self()) ^ static_cast<std::uint64_t>(wallClockNs());
-        t_sampler.sampler.configure(Session::sampleBytes(), seed);
-    }
+[[gnu::noinline]] void configureSampler() {
+    t_sampler.generation = Session::generation();
+    const auto seed = static_cast<std::uint64_t>(pthread_self()) ^ static_cast<std::uint64_t>(wallClockNs());
+    t_sampler.sampler.configure(Session::sampleBytes(), seed);
+}
+
+inline bool sampleAllocation(std::size_t size) {
+    if (t_sampler.generation != Session::generation()) [[unlikely]]
+        configureSampler();
     return t_sampler.sampler.shouldSample(size);
 }
 
@@ -96,14 +99,27 @@ void recordFree(common::Allocator kind, void* address, std::uint64_t seq) {
 template <int Domain>
 constexpr common::Allocator kAllocatorOf = static_cast<common::Allocator>(Domain);
 
+// The hooks keep their common case short (in sampled mode nearly every call is one): the
+// recording itself sits in separate functions, so the fast path saves no registers.
+
+// Recording allocates; the guard makes our hooks pass those allocations straight through.
+[[gnu::noinline]] void recordAllocGuarded(common::Allocator kind, void* address, std::size_t size) {
+    t_inRecorder = true;
+    recordAlloc(kind, address, size);
+    t_inRecorder = false;
+}
+
 template <int Domain>
 void* hookMalloc(void*, std::size_t size) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
     if (t_inRecorder) return previous.malloc(previous.ctx, size);
+    // Guarded: the object allocator takes large blocks from the raw domain, whose hook must not
+    // record them a second time.
     t_inRecorder = true;
     void* address = previous.malloc(previous.ctx, size);
-    if (address != nullptr && Session::recording() && wantsAlloc(size)) recordAlloc(kAllocatorOf<Domain>, address, size);
     t_inRecorder = false;
+    if (address != nullptr && Session::recording() && wantsAlloc(size))
+        recordAllocGuarded(kAllocatorOf<Domain>, address, size);
     return address;
 }
 
@@ -113,9 +129,9 @@ void* hookCalloc(void*, std::size_t count, std::size_t size) {
     if (t_inRecorder) return previous.calloc(previous.ctx, count, size);
     t_inRecorder = true;
     void* address = previous.calloc(previous.ctx, count, size);
-    if (address != nullptr && Session::recording() && wantsAlloc(count * size))
-        recordAlloc(kAllocatorOf<Domain>, address, count * size);
     t_inRecorder = false;
+    if (address != nullptr && Session::recording() && wantsAlloc(count * size))
+        recordAllocGuarded(kAllocatorOf<Domain>, address, count * size);
     return address;
 }
 
@@ -138,15 +154,24 @@ void* hookRealloc(void*, void* old, std::size_t size) {
     return address;
 }
 
+// Recorded before the block is released, so its number precedes any reuse of the address. The
+// guard spans the release too: the object allocator hands large blocks back to the raw domain,
+// whose hook must not record the same free again.
+template <int Domain>
+[[gnu::noinline]] void freeRecorded(void* address) {
+    const PyMemAllocatorEx& previous = g_previous[Domain];
+    t_inRecorder = true;
+    if (address != nullptr) recordFree(kAllocatorOf<Domain>, address, 0);
+    previous.free(previous.ctx, address);
+    t_inRecorder = false;
+}
+
 template <int Domain>
 void hookFree(void*, void* address) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
-    if (t_inRecorder) return previous.free(previous.ctx, address);
-    t_inRecorder = true;
-    // Recorded before the block is released, so its number precedes any reuse of the address.
-    if (address != nullptr && Session::recording() && wantsFree(address)) recordFree(kAllocatorOf<Domain>, address, 0);
-    previous.free(previous.ctx, address);
-    t_inRecorder = false;
+    // In sampled mode almost every free stops here, at a filter lookup.
+    if (t_inRecorder || !Session::recording() || !wantsFree(address)) return previous.free(previous.ctx, address);
+    freeRecorded<Domain>(address);
 }
 
 template <int Domain>

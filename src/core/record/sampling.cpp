@@ -26,7 +26,7 @@ std::uint64_t PoissonSampler::nextRandom() {
     return m_state * 0x2545F4914F6CDD1DULL;
 }
 
-SampledAddresses::SampledAddresses() : m_counters(new std::atomic<std::uint8_t>[kBuckets]) { clear(); }
+SampledAddresses::SampledAddresses() { clear(); }
 
 void SampledAddresses::insert(std::uintptr_t address) {
     lock();
@@ -54,7 +54,7 @@ bool SampledAddresses::erase(std::uintptr_t address) {
 void SampledAddresses::clear() {
     lock();
     m_live.clear();
-    for (std::size_t i = 0; i < kBuckets; ++i) m_counters[i].store(0, std::memory_order_relaxed);
+    for (auto& counter : m_counters) counter.store(0, std::memory_order_relaxed);
     unlock();
 }
 

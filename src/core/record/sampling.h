@@ -1,10 +1,10 @@
 #pragma once
 // Sampled mode: which allocations to record (Poisson sampling by bytes) and which frees to
 // record (only those of sampled addresses that are still live). Interpreter-free.
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <unordered_set>
 
 namespace memhound::record {
@@ -57,7 +57,8 @@ private:
         return static_cast<std::size_t>((address >> 4) * 0x9e3779b97f4a7c15ULL >> (64 - kBucketBits));
     }
 
-    std::unique_ptr<std::atomic<std::uint8_t>[]> m_counters;
+    // Inline, not behind a pointer: a free's check is then one load from the session's address.
+    std::array<std::atomic<std::uint8_t>, kBuckets> m_counters;
     std::atomic_flag m_lock = ATOMIC_FLAG_INIT;
     // Exact set of live sampled addresses; guarded by m_lock, touched by any allocating thread.
     std::unordered_set<std::uintptr_t> m_live;
