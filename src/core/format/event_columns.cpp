@@ -20,50 +20,139 @@
 #include "core/format/event_columns.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "core/common/varint.h"
 #include "core/format/flat_map.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace memhound::format::detail {
 namespace {
 
-// What the encoder and the decoder both remember of the batch so far.
+// What the encoder and the decoder both remember of the batch so far. The recent frees are a
+// window of at most 16 entries, oldest first, sliding along a longer array so that dropping the
+// oldest moves nothing (the window is moved back to the start once per kSlots - 16 frees).
+// Beside each address sits a 32-bit key (address >> 4, truncated): the encoder's search compares
+// the whole window at once.
 class AddressHistory {
 public:
-    static constexpr std::size_t kRecentFrees = 16;
+    static constexpr unsigned kRecentFrees = 16;
 
     // 1-based position of address among the recent frees, newest first; 0 when absent.
     std::size_t findFreed(std::uint64_t address) const {
-        for (std::size_t k = 1; k <= m_recentFrees.size(); ++k)
-            if (m_recentFrees[m_recentFrees.size() - k] == address) return k;
+        unsigned candidates = keyMatches(static_cast<std::uint32_t>(address >> 4)) & ((1u << freedCount()) - 1);
+        while (candidates != 0) {
+            const unsigned newest = 31u - static_cast<unsigned>(__builtin_clz(candidates));
+            if (m_addresses[m_begin + newest] == address) return freedCount() - newest;
+            candidates &= ~(1u << newest);  // another address with the same key
+        }
         return 0;
     }
-    std::size_t freedCount() const { return m_recentFrees.size(); }
+    unsigned freedCount() const { return m_end - m_begin; }
     // Removes and returns the k-th most recent free (1 <= k <= freedCount()).
     std::uint64_t takeFreed(std::size_t k) {
-        auto at = m_recentFrees.end() - static_cast<std::ptrdiff_t>(k);
-        std::uint64_t address = *at;
-        m_recentFrees.erase(at);
+        const std::size_t at = m_end - k;
+        const std::uint64_t address = m_addresses[at];
+        if (k > 1) {  // the newest (k = 1, the usual case) needs no move
+            std::memmove(&m_addresses[at], &m_addresses[at + 1], (k - 1) * sizeof(std::uint64_t));
+            std::memmove(&m_keys[at], &m_keys[at + 1], (k - 1) * sizeof(std::uint32_t));
+        }
+        --m_end;
         return address;
     }
     void noteFree(std::uint64_t address) {
-        if (m_recentFrees.size() == kRecentFrees) m_recentFrees.erase(m_recentFrees.begin());
-        m_recentFrees.push_back(address);
+        if (freedCount() == kRecentFrees) ++m_begin;
+        if (m_end == kSlots) slideToStart();
+        m_keys[m_end] = static_cast<std::uint32_t>(address >> 4);
+        m_addresses[m_end++] = address;
     }
 
     std::size_t allocCount() const { return m_allocs.size(); }
     std::uint64_t allocBack(std::size_t k) const { return m_allocs[m_allocs.size() - k]; }
+    std::uint64_t allocAt(std::size_t ordinal) const { return m_allocs[ordinal]; }
     void noteAlloc(std::uint64_t address) { m_allocs.push_back(address); }
     void clear() {
-        m_recentFrees.clear();
+        m_begin = m_end = 0;
         m_allocs.clear();
     }
 
 private:
-    std::vector<std::uint64_t> m_recentFrees;  // oldest first
-    std::vector<std::uint64_t> m_allocs;       // every alloc of the batch, in order
+    static constexpr unsigned kSlots = 64;
+
+    void slideToStart() {
+        const unsigned count = freedCount();
+        std::memmove(&m_addresses[0], &m_addresses[m_begin], count * sizeof(std::uint64_t));
+        std::memmove(&m_keys[0], &m_keys[m_begin], count * sizeof(std::uint32_t));
+        m_begin = 0;
+        m_end = count;
+    }
+
+    // Bit i set when the key of window entry i equals key (bits past the window included).
+    unsigned keyMatches(std::uint32_t key) const {
+        const std::uint32_t* keys = &m_keys[m_begin];
+        unsigned mask = 0;
+#if defined(__SSE2__)
+        const __m128i needle = _mm_set1_epi32(static_cast<int>(key));
+        for (unsigned block = 0; block < kRecentFrees / 4; ++block) {
+            const __m128i lanes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(keys + block * 4));
+            const int equal = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lanes, needle)));
+            mask |= static_cast<unsigned>(equal) << (block * 4);
+        }
+#else
+        for (unsigned i = 0; i < kRecentFrees; ++i) mask |= unsigned{keys[i] == key} << i;
+#endif
+        return mask;
+    }
+
+    // The window is [m_begin, m_end); the arrays have kRecentFrees spare slots past kSlots so
+    // that the search may read a full 16 entries from any window start.
+    std::array<std::uint64_t, kSlots> m_addresses{};
+    std::array<std::uint32_t, kSlots + kRecentFrees> m_keys{};
+    unsigned m_begin = 0;
+    unsigned m_end = 0;
+    std::vector<std::uint64_t> m_allocs;  // every alloc of the batch, in order
+};
+
+// The encoder's index from an address to the ordinal of its latest alloc in the batch. A slot
+// holds only ordinal + 1 and the address is checked in the history, so the table is a quarter
+// of a map's size and stays in cache.
+class LatestAllocIndex {
+public:
+    // Empties the index, sized for up to `maxAllocs` allocs at most half full.
+    void reset(std::size_t maxAllocs) {
+        std::size_t capacity = 1024;
+        while (capacity < maxAllocs * 2) capacity *= 2;
+        m_slots.assign(capacity, 0);
+        m_shift = 64 - static_cast<unsigned>(__builtin_ctzll(capacity));
+    }
+    // The ordinal of address's latest alloc, or -1.
+    std::int64_t find(std::uint64_t address, const AddressHistory& history) const {
+        const std::size_t mask = m_slots.size() - 1;
+        for (std::size_t i = slotOf(address); m_slots[i] != 0; i = (i + 1) & mask)
+            if (history.allocAt(m_slots[i] - 1) == address) return m_slots[i] - 1;
+        return -1;
+    }
+    // Records that the history's newest alloc (ordinal) is of address.
+    void note(std::uint64_t address, std::uint32_t ordinal, const AddressHistory& history) {
+        const std::size_t mask = m_slots.size() - 1;
+        std::size_t i = slotOf(address);
+        while (m_slots[i] != 0 && history.allocAt(m_slots[i] - 1) != address) i = (i + 1) & mask;
+        m_slots[i] = ordinal + 1;
+    }
+
+private:
+    std::size_t slotOf(std::uint64_t address) const {
+        return static_cast<std::size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> m_shift);
+    }
+
+    std::vector<std::uint32_t> m_slots;
+    unsigned m_shift = 0;
 };
 
 // A column being written: raw space for the worst case, trimmed when appended.
@@ -74,12 +163,15 @@ public:
         if (m_bytes.size() < maxValues * 10) m_bytes.resize(maxValues * 10);
         m_pos = reinterpret_cast<std::uint8_t*>(m_bytes.data());
     }
+    void putByte(std::uint8_t value) { *m_pos++ = value; }
     void put(std::uint64_t value) { m_pos = common::putVarint(m_pos, value); }
     void putSigned(std::int64_t value) { put(common::zigzagEncode(value)); }
+    std::size_t used() const {
+        return static_cast<std::size_t>(m_pos - reinterpret_cast<const std::uint8_t*>(m_bytes.data()));
+    }
     void appendTo(std::string& out) const {
-        auto used = static_cast<std::size_t>(m_pos - reinterpret_cast<const std::uint8_t*>(m_bytes.data()));
-        common::appendVarint(out, used);
-        out.append(m_bytes.data(), used);
+        common::appendVarint(out, used());
+        out.append(m_bytes.data(), used());
     }
 
 private:
@@ -98,30 +190,27 @@ std::uint8_t eventFlags(const RawEvent& event) {
 class EventColumnEncoder::State {
 public:
     void reset(std::size_t count) {
-        m_flags.clear();
         for (ColumnWriter* column :
-             {&m_seq, &m_ref, &m_literal, &m_allocSize, &m_allocStack, &m_freeSize, &m_freeStack})
+             {&m_flags, &m_seq, &m_ref, &m_literal, &m_allocSize, &m_allocStack, &m_freeSize, &m_freeStack})
             column->reset(count);
         m_history.clear();
-        m_lastAllocOf.clear();
+        m_latestAlloc.reset(count);
         m_lastSizeOf.clear();
         m_previousLiteral = 0;
         m_previousStack[0] = m_previousStack[1] = 0;
     }
 
     void add(const RawEvent& event, const RawEvent* previous) {
-        m_flags.push_back(static_cast<char>(eventFlags(event)));
+        m_flags.putByte(eventFlags(event));
         addSeq(event, previous);
         addAddress(event);
         addSizeAndStack(event);
     }
 
     void appendTo(std::string& out) const {
-        common::appendVarint(out, m_flags.size());
-        common::appendVarint(out, m_flags.size());
-        out.append(m_flags);
+        common::appendVarint(out, m_flags.used());
         for (const ColumnWriter* column :
-             {&m_seq, &m_ref, &m_literal, &m_allocSize, &m_allocStack, &m_freeSize, &m_freeStack})
+             {&m_flags, &m_seq, &m_ref, &m_literal, &m_allocSize, &m_allocStack, &m_freeSize, &m_freeStack})
             column->appendTo(out);
     }
 
@@ -153,8 +242,8 @@ private:
         if (event.kind == EventKind::Alloc) {
             ref = m_history.findFreed(event.address);
             if (ref != 0) m_history.takeFreed(ref);
-        } else if (const std::uint64_t* ordinal = m_lastAllocOf.find(event.address)) {
-            ref = m_history.allocCount() - *ordinal;
+        } else if (const std::int64_t ordinal = m_latestAlloc.find(event.address, m_history); ordinal >= 0) {
+            ref = m_history.allocCount() - static_cast<std::size_t>(ordinal);
         }
         m_ref.put(ref);
         if (ref == 0) {
@@ -162,18 +251,17 @@ private:
             m_previousLiteral = event.address >> 4;
         }
         if (event.kind == EventKind::Alloc) {
-            if (std::uint64_t* ordinal = m_lastAllocOf.findOrInsert(event.address))
-                *ordinal = m_history.allocCount();
+            const auto ordinal = static_cast<std::uint32_t>(m_history.allocCount());
             m_history.noteAlloc(event.address);
+            m_latestAlloc.note(event.address, ordinal, m_history);
         } else {
             m_history.noteFree(event.address);
         }
     }
 
-    std::string m_flags;
-    ColumnWriter m_seq, m_ref, m_literal, m_allocSize, m_allocStack, m_freeSize, m_freeStack;
+    ColumnWriter m_flags, m_seq, m_ref, m_literal, m_allocSize, m_allocStack, m_freeSize, m_freeStack;
     AddressHistory m_history;
-    FlatMap<std::uint64_t> m_lastAllocOf{1 << 14};  // address -> 0-based ordinal of its latest alloc
+    LatestAllocIndex m_latestAlloc;
     FlatMap<std::uint64_t> m_lastSizeOf{64};        // stack -> size of its latest alloc
     std::uint64_t m_previousLiteral = 0;
     std::int64_t m_previousStack[2] = {0, 0};
