@@ -7,6 +7,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <internal/pycore_frame.h>
+// pycore_atomic.h uses C11 <stdatomic.h>, which C++ cannot include; its GCC-builtin variant has
+// the same layout (one machine word per atomic), so select that one.
+#undef HAVE_STD_ATOMIC
+#include <internal/pycore_pystate.h>
 
 #include <pthread.h>
 
@@ -19,13 +23,21 @@ namespace memhound::record::compat {
 using Frame = _PyInterpreterFrame;
 using EvalFrameFunction = _PyFrameEvalFunction;
 
-// The thread state of the thread holding the GIL (or NULL), without the checks of PyThreadState_Get.
-inline PyThreadState* gilHolder() { return _PyThreadState_UncheckedGet(); }
+// The thread state of the thread holding the GIL (or NULL): one load, not a call into libpython.
+inline PyThreadState* gilHolder() { return _PyThreadState_GET(); }
+
+// pthread_self() of the calling thread, kept in a thread-local after the first call.
+inline unsigned long currentThreadId() {
+    constinit thread_local unsigned long t_id __attribute__((tls_model("initial-exec"))) = 0;
+    if (t_id == 0) [[unlikely]]
+        t_id = static_cast<unsigned long>(pthread_self());
+    return t_id;
+}
 
 // True when the calling thread holds the GIL: the running thread state was made by this thread.
 // (A thread state handed to another thread reads as "no GIL": such events just lose their stack.)
 inline bool holdsGil(PyThreadState* running) {
-    return running != nullptr && running->thread_id == static_cast<unsigned long>(pthread_self());
+    return running != nullptr && running->thread_id == currentThreadId();
 }
 
 // Every linked frame counts, including one still in its prologue (making cells, offset -1 or

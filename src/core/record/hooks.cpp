@@ -76,11 +76,17 @@ void recordAlloc(common::Allocator kind, void* address, std::size_t size) {
     RawEvent event{reinterpret_cast<std::uint64_t>(address), size, 0, 0, EventKind::Alloc, kind, 0};
     if (ThreadRecorder* recorder = recorderOf(session, running)) {
         event.stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions()).value;
-        event.seq = Session::takeSeq();
+        event.seq = recorder->nextSeq();
         recorder->push(event);
         return;
     }
     session.recordWithoutGil(event);
+}
+
+// A number for an event of the calling thread: from its block when it holds the GIL.
+std::uint64_t seqForCaller() {
+    ThreadRecorder* recorder = recorderOf(Session::instance(), compat::gilHolder());
+    return recorder != nullptr ? recorder->nextSeq() : SequenceCounter::take();
 }
 
 // seq is the event's sequence number when already taken (realloc), else 0.
@@ -89,7 +95,7 @@ void recordFree(common::Allocator kind, void* address, std::uint64_t seq) {
     if (Session::sampleBytes() != 0 && !session.sampled().erase(reinterpret_cast<std::uintptr_t>(address))) return;
     RawEvent event{reinterpret_cast<std::uint64_t>(address), 0, seq, 0, EventKind::Free, kind, 0};
     if (ThreadRecorder* recorder = recorderOf(session, compat::gilHolder())) {
-        if (event.seq == 0) event.seq = Session::takeSeq();
+        if (event.seq == 0) event.seq = recorder->nextSeq();
         recorder->push(event);
         return;
     }
@@ -144,7 +150,7 @@ void* hookRealloc(void*, void* old, std::size_t size) {
     const bool recording = Session::recording();
     const bool tracksOld = recording && old != nullptr && wantsFree(old);
     // The free is numbered before the old block can be handed to another thread by realloc.
-    const std::uint64_t freeSeq = tracksOld ? Session::takeSeq() : 0;
+    const std::uint64_t freeSeq = tracksOld ? seqForCaller() : 0;
     void* address = previous.realloc(previous.ctx, old, size);
     if (address != nullptr && recording) {
         if (tracksOld) recordFree(kAllocatorOf<Domain>, old, freeSeq);

@@ -94,7 +94,7 @@ void Session::recordWithoutGil(const format::RawEvent& event) {
         }
         format::RawEvent& slot = m_noGil.events[m_noGil.count++];
         slot = event;
-        if (slot.seq == 0) slot.seq = takeSeq();
+        if (slot.seq == 0) slot.seq = SequenceCounter::take();
         if (m_noGil.count == kBatchEvents) handOffNoGil();
     }
     unlockNoGil();
@@ -197,8 +197,7 @@ void Session::openCapture(const std::string& path) {
     if (writer->failed()) throw common::Error("cannot start tracing into " + path + ": " + writer->error());
     m_captureFd = fd;
     m_path = path;
-    m_writer = std::make_unique<WriterThread>(std::move(writer), s_nextSeq,
-                                              [this](const std::string& reason) { onWriterFailure(reason); });
+    m_writer = std::make_unique<WriterThread>(std::move(writer), [this](const std::string& reason) { onWriterFailure(reason); });
 }
 
 void Session::stop() {
@@ -231,7 +230,7 @@ void Session::flush() {
 
 void Session::finishWriter() {
     if (!m_writer) return;
-    m_writer->finish(s_nextSeq.load() - 1);
+    m_writer->finish(SequenceCounter::frontier() - 1);
     m_writer.reset();
 }
 
@@ -360,6 +359,6 @@ std::optional<std::string> tracingPath() {
     if (!Session::instance().started()) return std::nullopt;
     return Session::instance().path();
 }
-std::uint64_t currentSeq() { return Session::peekSeq(); }
+std::uint64_t currentSeq() { return SequenceCounter::take(); }
 
 }  // namespace memhound::record

@@ -12,6 +12,7 @@
 #include "core/format/records.h"
 #include "core/record/compat.h"
 #include "core/record/sampling.h"
+#include "core/record/sequence.h"
 #include "core/record/thread_recorder.h"
 #include "core/record/tracer.h"
 #include "core/record/writer_thread.h"
@@ -28,8 +29,6 @@ public:
     static std::uint64_t sampleBytes() { return s_sampleBytes; }
     // Changes at every start (and in a following fork child): per-thread samplers reconfigure.
     static std::uint64_t generation() { return s_generation; }
-    static std::uint64_t takeSeq() { return s_nextSeq.fetch_add(1, std::memory_order_relaxed); }
-    static std::uint64_t peekSeq() { return s_nextSeq.load(std::memory_order_relaxed); }
     // The calling thread's recorder when it holds the GIL (created on first use), else null.
     ThreadRecorder* recorderFor(PyThreadState* running);
     // Events of threads that do not hold the GIL (already sampled): spin-locked shared buffer, stack 0.
@@ -81,7 +80,6 @@ private:
     std::string nameOfLocked(std::uint64_t ident) const;
 
     static inline std::atomic<bool> s_recording{false};
-    static inline std::atomic<std::uint64_t> s_nextSeq{1};
     static inline std::uint64_t s_sampleBytes = 0;
     static inline std::uint64_t s_generation = 0;
     static Session* const s_instance;

@@ -83,24 +83,8 @@ void StackCapture::captureFull(compat::Frame* top, std::string& definitions) {
 
 void StackCapture::pushScratchFrames(std::string& definitions) {
     for (auto it = m_scratch.rbegin(); it != m_scratch.rend(); ++it) {
-        compat::Frame* frame = *it;
-        Entry entry{frame, compat::frameCode(frame), {}, compat::instructionOffset(frame), {}};
-        Entry* parent = m_entries.empty() ? nullptr : &m_entries.back();
-        if (parent != nullptr && parent->childOf == parent->node && parent->childCode == entry.code &&
-            parent->childOffset == entry.offset) {
-            entry.codeId = parent->childCodeId;
-            entry.node = parent->childNode;
-        } else {
-            entry.codeId = internCode(entry.code, definitions);
-            entry.node = internNode(parentOf(m_entries.size()), entry.codeId, entry.offset, definitions);
-            if (parent != nullptr) {
-                parent->childOf = parent->node;
-                parent->childCode = entry.code;
-                parent->childOffset = entry.offset;
-                parent->childCodeId = entry.codeId;
-                parent->childNode = entry.node;
-            }
-        }
+        Entry entry{*it, compat::frameCode(*it), {}, compat::instructionOffset(*it), {}, {}};
+        entry.node = nodeOf(m_entries.size(), entry.code, entry.offset, entry.codeId, definitions);
         m_entries.push_back(entry);
     }
 }
@@ -110,7 +94,21 @@ void StackCapture::refreshOffset(Entry& entry, std::string& definitions) {
     if (offset == entry.offset) return;
     entry.offset = offset;
     const auto index = static_cast<std::size_t>(&entry - m_entries.data());
-    entry.node = internNode(parentOf(index), entry.codeId, offset, definitions);
+    entry.node = nodeOf(index, entry.code, offset, entry.codeId, definitions);
+}
+
+common::StackId StackCapture::nodeOf(std::size_t index, PyCodeObject* code, int offset, common::CodeId& codeId,
+                                     std::string& definitions) {
+    CalleeMemory& memory = index == 0 ? m_outermost : m_entries[index - 1].callees;
+    const common::StackId parent = parentOf(index);
+    if (!memory.matches(parent, code)) memory.reset(parent, code, internCode(code, definitions));
+    codeId = memory.codeId;
+    common::StackId node = memory.nodeAt(offset);
+    if (node.value == 0) {
+        node = internNode(parent, codeId, offset, definitions);
+        memory.remember(offset, node);
+    }
+    return node;
 }
 
 common::StackId StackCapture::parentOf(std::size_t index) const {
@@ -142,6 +140,7 @@ common::CodeId StackCapture::internCode(PyCodeObject* code, std::string& definit
 
 void StackCapture::reset() {
     m_entries.clear();
+    m_outermost = CalleeMemory{};
     m_depth = m_valid = 0;
     m_codes.clear();
     m_nodes.clear();

@@ -1,6 +1,7 @@
 #pragma once
 // Per-thread capture of the current Python stack as a node of an interned prefix tree.
 // Include compat.h before this header.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,20 +39,42 @@ public:
     std::vector<PyCodeObject*> takeCodeRefs();
 
 private:
+    // What a frame remembers of the frames it calls: the last callee's code and its nodes by
+    // offset (direct-mapped). A loop calling the same function, which allocates at the same few
+    // places, then finds every node without a table lookup, though each call is a new frame; so
+    // does a loop body allocating at several places (seven in a list comprehension is common).
+    struct CalleeMemory {
+        static constexpr std::size_t kWays = 16;
+        common::StackId parent;  // the caller's node that these nodes hang from
+        PyCodeObject* code = nullptr;
+        common::CodeId codeId;
+        std::array<int, kWays> offsets{};
+        std::array<common::StackId, kWays> nodes{};  // 0 = empty way
+
+        bool matches(common::StackId parentNode, PyCodeObject* callee) const {
+            return code == callee && parent == parentNode;
+        }
+        void reset(common::StackId parentNode, PyCodeObject* callee, common::CodeId calleeId) {
+            *this = CalleeMemory{parentNode, callee, calleeId};
+        }
+        static std::size_t wayOf(int offset) { return static_cast<unsigned>(offset) % kWays; }
+        common::StackId nodeAt(int offset) const {
+            const std::size_t way = wayOf(offset);
+            return offsets[way] == offset ? nodes[way] : common::StackId{0};
+        }
+        void remember(int offset, common::StackId node) {
+            offsets[wayOf(offset)] = offset;
+            nodes[wayOf(offset)] = node;
+        }
+    };
+
     struct Entry {
         compat::Frame* frame;
         PyCodeObject* code;
         common::CodeId codeId;
         int offset;
         common::StackId node;
-        // The frame last pushed on top of this one while this entry was at node childOf: a loop
-        // calling the same function, which allocates at the same place, reuses its ids without a
-        // table lookup.
-        common::StackId childOf;
-        PyCodeObject* childCode = nullptr;
-        int childOffset = 0;
-        common::CodeId childCodeId;
-        common::StackId childNode;
+        CalleeMemory callees;
     };
 
     // The common case: no frame entered or left since the last capture, only the offset may differ.
@@ -64,6 +87,10 @@ private:
     // Pushes cache entries for m_scratch (root-most first) on top of the current entries.
     void pushScratchFrames(std::string& definitions);
     void refreshOffset(Entry& entry, std::string& definitions);
+    // The node of a frame of `code` at `offset` whose caller is entry index - 1 (none for index 0):
+    // remembered by the caller, or interned. Sets codeId.
+    common::StackId nodeOf(std::size_t index, PyCodeObject* code, int offset, common::CodeId& codeId,
+                           std::string& definitions);
     common::StackId parentOf(std::size_t index) const;
     common::StackId internNode(common::StackId parent, common::CodeId code, int offset, std::string& definitions);
     common::CodeId internCode(PyCodeObject* code, std::string& definitions);
@@ -72,6 +99,7 @@ private:
     std::vector<compat::Frame*> m_scratch;  // frames read by the current capture, top first
     int m_depth = 0;
     int m_valid = 0;
+    CalleeMemory m_outermost;  // what the root remembers of the outermost frame
     // Per-thread interning: code object address -> CodeId, and (parent, code, offset) -> StackId.
     // Touched only by the owning thread while it holds the GIL (and by reset() under the GIL).
     InternTable<std::uintptr_t, PointerHash> m_codes;

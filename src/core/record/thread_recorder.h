@@ -8,6 +8,7 @@
 #include "core/common/ids.h"
 #include "core/format/records.h"
 #include "core/record/compat.h"
+#include "core/record/sequence.h"
 #include "core/record/stack_capture.h"
 #include "core/record/writer_thread.h"
 
@@ -24,6 +25,7 @@ public:
     PyThreadState* tstate() const { return m_tstate; }
     void setTstate(PyThreadState* tstate) { m_tstate = tstate; }
     StackCapture& stacks() { return m_stacks; }
+    std::uint64_t nextSeq() { return m_seqs.next(); }
     std::string& definitions() { return m_definitions; }
 
     // Starts a capture: a new thread id, the name announced, the stack tables empty.
@@ -52,6 +54,7 @@ private:
     std::size_t m_count = 0;
     std::string m_definitions;
     StackCapture m_stacks;
+    SequenceBlock m_seqs;
 };
 
 }  // namespace memhound::record

@@ -1,5 +1,7 @@
 #include "core/record/writer_thread.h"
 
+#include "core/record/sequence.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -31,15 +33,14 @@ std::int64_t wallClockNs() {
     return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
 }
 
-WriterThread::WriterThread(std::unique_ptr<format::CaptureWriter> writer, const std::atomic<std::uint64_t>& nextSeq,
-                           std::function<void(const std::string&)> onFailure)
-    : m_writer(std::move(writer)), m_nextSeq(nextSeq), m_onFailure(std::move(onFailure)) {
+WriterThread::WriterThread(std::unique_ptr<format::CaptureWriter> writer, std::function<void(const std::string&)> onFailure)
+    : m_writer(std::move(writer)), m_onFailure(std::move(onFailure)) {
     m_statmFd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     m_thread = std::thread([this] { run(); });
 }
 
 WriterThread::~WriterThread() {
-    if (m_thread.joinable()) finish(m_nextSeq.load());
+    if (m_thread.joinable()) finish(SequenceCounter::frontier() - 1);
     if (m_statmFd >= 0) close(m_statmFd);
 }
 
@@ -111,7 +112,8 @@ void WriterThread::sampleIfDue(bool force) {
     const auto now = std::chrono::steady_clock::now();
     if (m_failed.load(std::memory_order_relaxed) || (!force && now - m_lastSample < kSampleInterval)) return;
     m_lastSample = now;
-    m_writer->writeSample(format::Sample{wallClockNs(), m_nextSeq.load(std::memory_order_relaxed), residentBytes(m_statmFd)});
+    // A number of its own: events after the sample are numbered after it.
+    m_writer->writeSample(format::Sample{wallClockNs(), SequenceCounter::take(), residentBytes(m_statmFd)});
 }
 
 }  // namespace memhound::record

@@ -34,8 +34,7 @@ struct Batch {
 class WriterThread {
 public:
     // onFailure runs once, on the writer thread, when the file cannot be written any more.
-    WriterThread(std::unique_ptr<format::CaptureWriter> writer, const std::atomic<std::uint64_t>& nextSeq,
-                 std::function<void(const std::string&)> onFailure);
+    WriterThread(std::unique_ptr<format::CaptureWriter> writer, std::function<void(const std::string&)> onFailure);
     ~WriterThread();
 
     static EventBuffer newBuffer() { return EventBuffer(new format::RawEvent[kBatchEvents]); }
@@ -58,7 +57,6 @@ private:
     void sampleIfDue(bool force);
 
     std::unique_ptr<format::CaptureWriter> m_writer;  // used by the writer thread only (and finish after join)
-    const std::atomic<std::uint64_t>& m_nextSeq;
     std::function<void(const std::string&)> m_onFailure;
     std::atomic<bool> m_failed{false};
     std::chrono::steady_clock::time_point m_lastSample{};
