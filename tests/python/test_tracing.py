@@ -420,30 +420,71 @@ def test_sampled_mode_estimates_true_totals(tmp_path: Path) -> None:
     assert capture.event_count < 20000 / 4
 
 
-def test_live_bytes_agree_with_tracemalloc(tmp_path: Path) -> None:
-    script = write_program(
-        tmp_path,
-        """
-        import sys, tracemalloc
-        import memhound
+SINGLE_THREAD_WORKLOAD = """
+def workload():
+    table = {f"key-{i}": [str(i) * (i % 40), i * 1.5, (i, str(i))] for i in range(60000)}
+    blobs = [bytearray(i % 5000) for i in range(3000)]
+    garbage = [list(range(50)) for _ in range(20000)]
+    del garbage
+    return table, blobs
+"""
 
-        def workload():
-            table = {f"key-{i}": [str(i) * (i % 40), i * 1.5, (i, str(i))] for i in range(60000)}
-            blobs = [bytearray(i % 5000) for i in range(3000)]
-            garbage = [list(range(50)) for _ in range(20000)]
-            del garbage
-            return table, blobs
+# Blocks made in one thread are freed in another and their addresses reused at once, with the
+# GIL changing hands every few microseconds: the capture's order must still put each free after
+# its allocation and before the address's next allocation.
+HANDOFF_WORKLOAD = """
+import queue, threading
 
-        # tracemalloc first: it keeps one trace per allocation in memory it takes from the
-        # allocator below it, which would be memhound's if memhound started first.
-        tracemalloc.start()
-        tracker = memhound.Tracker(sys.argv[1]).start()
-        kept = workload()
-        traced = tracemalloc.get_traced_memory()[0]
-        tracker.stop()
-        tracemalloc.stop()
-        print(traced)
-        """,
+def workload():
+    sys.setswitchinterval(1e-5)
+    handoff = queue.Queue(maxsize=64)
+    kept = []
+
+    def produce(tag):
+        for i in range(20000):
+            handoff.put([tag, str(i) * (i % 30), (i, i + 1)])
+        handoff.put(None)
+
+    def consume():
+        finished = 0
+        while finished < 3:
+            item = handoff.get()
+            if item is None:
+                finished += 1
+            elif item[2][0] % 7 == 0:
+                kept.append(item)
+
+    threads = [threading.Thread(target=produce, args=(t,)) for t in range(3)]
+    threads.append(threading.Thread(target=consume))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return kept, [bytearray(4096) for _ in range(3000)]
+"""
+
+
+@pytest.mark.parametrize(
+    "workload", [SINGLE_THREAD_WORKLOAD, HANDOFF_WORKLOAD], ids=["one-thread", "handoff"]
+)
+def test_live_bytes_agree_with_tracemalloc(tmp_path: Path, workload: str) -> None:
+    script = tmp_path / "agree.py"
+    script.write_text(
+        "import sys, tracemalloc\nimport memhound\n"
+        + workload
+        + textwrap.dedent(
+            """
+            # tracemalloc first: it keeps one trace per allocation in memory it takes from the
+            # allocator below it, which would be memhound's if memhound started first.
+            tracemalloc.start()
+            tracker = memhound.Tracker(sys.argv[1]).start()
+            kept = workload()
+            traced = tracemalloc.get_traced_memory()[0]
+            tracker.stop()
+            tracemalloc.stop()
+            print(traced)
+            """
+        )
     )
     output = tmp_path / "capture.bin"
     result = run_python(script, str(output))
