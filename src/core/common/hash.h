@@ -18,7 +18,7 @@ inline std::uint64_t hashCombine(std::uint64_t seed, std::uint64_t value) {
     return mix64(seed ^ (value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2)));
 }
 
-// CRC-32C-free checksum for capture frames: FNV-1a over 64-bit words, good enough to detect
+// Checksum for capture frames: FNV-1a over the bytes, good enough to detect
 // torn or corrupted frames (not adversarial input).
 inline std::uint32_t checksum32(const void* data, std::size_t size) {
     const auto* p = static_cast<const std::uint8_t*>(data);

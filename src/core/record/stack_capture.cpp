@@ -118,11 +118,17 @@ common::StackId StackCapture::parentOf(std::size_t index) const {
 common::StackId StackCapture::internNode(common::StackId parent, common::CodeId code, int offset,
                                          std::string& definitions) {
     const NodeKey key{parent.value, code.value, offset};
-    if (std::uint32_t id = m_nodes.find(key)) return common::StackId{id};
-    const common::StackId id{g_nextNodeId.fetch_add(1, std::memory_order_relaxed)};
-    m_nodes.insert(key, id.value);
-    format::encodeStackNode(definitions, format::StackNodeRecord{id, parent, code, offset});
-    return id;
+    const std::uint32_t mixed = parent.value * 0x9E3779B1u + code.value * 0x85EBCA77u + static_cast<std::uint32_t>(offset) * 0xC2B2AE3Du;
+    RecentNode& recent = m_recentNodes[mixed >> 22];
+    if (recent.id != 0 && recent.key == key) return common::StackId{recent.id};
+    std::uint32_t id = m_nodes.find(key);
+    if (id == 0) {
+        id = g_nextNodeId.fetch_add(1, std::memory_order_relaxed);
+        m_nodes.insert(key, id);
+        format::encodeStackNode(definitions, format::StackNodeRecord{common::StackId{id}, parent, code, offset});
+    }
+    recent = RecentNode{key, id};
+    return common::StackId{id};
 }
 
 common::CodeId StackCapture::internCode(PyCodeObject* code, std::string& definitions) {
@@ -144,6 +150,7 @@ void StackCapture::reset() {
     m_depth = m_valid = 0;
     m_codes.clear();
     m_nodes.clear();
+    m_recentNodes.fill(RecentNode{});
 }
 
 std::vector<PyCodeObject*> StackCapture::takeCodeRefs() {

@@ -55,7 +55,10 @@ private:
             return code == callee && parent == parentNode;
         }
         void reset(common::StackId parentNode, PyCodeObject* callee, common::CodeId calleeId) {
-            *this = CalleeMemory{parentNode, callee, calleeId};
+            parent = parentNode;
+            code = callee;
+            codeId = calleeId;
+            nodes.fill(common::StackId{0});
         }
         static std::size_t wayOf(int offset) { return static_cast<unsigned>(offset) % kWays; }
         common::StackId nodeAt(int offset) const {
@@ -104,6 +107,12 @@ private:
     // Touched only by the owning thread while it holds the GIL (and by reset() under the GIL).
     InternTable<std::uintptr_t, PointerHash> m_codes;
     InternTable<NodeKey, NodeKeyHash> m_nodes;
+    // Direct-mapped cache in front of m_nodes: most lookups are of a few hot call sites.
+    struct RecentNode {
+        NodeKey key;
+        std::uint32_t id = 0;  // 0 = empty
+    };
+    std::array<RecentNode, 1024> m_recentNodes{};
     std::vector<PyCodeObject*> m_codeRefs;
 };
 
