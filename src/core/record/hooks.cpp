@@ -49,10 +49,14 @@ using format::RawEvent;
     t_sampler.sampler.configure(Session::sampleBytes(), seed);
 }
 
-inline bool sampleAllocation(std::size_t size) {
-    if (t_sampler.generation != Session::generation()) [[unlikely]]
-        configureSampler();
+bool sampleAllocation(std::size_t size) {
+    if (t_sampler.generation != Session::generation()) configureSampler();
     return t_sampler.sampler.shouldSample(size);
+}
+
+// Sampled mode's common case: the sampler is current and no sample point is reached.
+inline bool passesSampler(std::size_t size) {
+    return t_sampler.generation == Session::generation() && t_sampler.sampler.countDown(size);
 }
 
 // Cheap filters run before anything else: in sampled mode most events stop here.
@@ -107,38 +111,61 @@ constexpr common::Allocator kAllocatorOf = static_cast<common::Allocator>(Domain
 
 // The hooks keep their common case short (in sampled mode nearly every call is one): the
 // recording itself sits in separate functions, so the fast path saves no registers.
+// pymalloc serves requests up to this many bytes itself and hands larger ones to the raw domain
+// (smaller ones too, but only when it cannot get memory for a new arena).
+constexpr std::size_t kSmallRequest = 512;
 
-// Recording allocates; the guard makes our hooks pass those allocations straight through.
-[[gnu::noinline]] void recordAllocGuarded(common::Allocator kind, void* address, std::size_t size) {
+// In sampled mode a block that cannot reach another domain's hook (any raw block, a small request
+// to pymalloc) is sampled before it is allocated: most calls then go straight on, unguarded.
+template <int Domain>
+inline bool sampledBeforehand(std::size_t size) {
+    return Session::sampleBytes() != 0 && (Domain == PYMEM_DOMAIN_RAW || size <= kSmallRequest);
+}
+
+// Allocates under the guard, which makes our hooks pass through both the allocations our
+// recording makes and the raw blocks pymalloc takes for large requests (recorded here, once).
+// `chosen`: the sampling decision was made beforehand; otherwise it is made now.
+template <int Domain, typename Allocate>
+[[gnu::noinline]] void* allocateRecorded(std::size_t size, bool chosen, Allocate allocate) {
     t_inRecorder = true;
-    recordAlloc(kind, address, size);
+    void* address = allocate();
+    if (address != nullptr && Session::recording() && (chosen || wantsAlloc(size)))
+        recordAlloc(kAllocatorOf<Domain>, address, size);
     t_inRecorder = false;
+    return address;
+}
+
+// Sampled mode, past the common case: a new session's sampler, or a sample point reached.
+template <int Domain, typename Allocate>
+[[gnu::noinline]] void* allocateAtSamplePoint(std::size_t size, Allocate allocate) {
+    bool chosen = true;
+    if (t_sampler.generation != Session::generation()) {
+        configureSampler();
+        chosen = t_sampler.sampler.shouldSample(size);
+    } else {
+        t_sampler.sampler.restart();
+    }
+    return chosen ? allocateRecorded<Domain>(size, true, allocate) : allocate();
+}
+
+template <int Domain, typename Allocate>
+inline void* allocate(std::size_t size, Allocate allocate) {
+    if (t_inRecorder || !Session::recording()) return allocate();
+    if (!sampledBeforehand<Domain>(size)) return allocateRecorded<Domain>(size, false, allocate);
+    if (passesSampler(size)) return allocate();
+    return allocateAtSamplePoint<Domain>(size, allocate);
 }
 
 template <int Domain>
 void* hookMalloc(void*, std::size_t size) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
-    if (t_inRecorder) return previous.malloc(previous.ctx, size);
-    // Guarded: the object allocator takes large blocks from the raw domain, whose hook must not
-    // record them a second time.
-    t_inRecorder = true;
-    void* address = previous.malloc(previous.ctx, size);
-    t_inRecorder = false;
-    if (address != nullptr && Session::recording() && wantsAlloc(size))
-        recordAllocGuarded(kAllocatorOf<Domain>, address, size);
-    return address;
+    return allocate<Domain>(size, [&previous, size] { return previous.malloc(previous.ctx, size); });
 }
 
 template <int Domain>
 void* hookCalloc(void*, std::size_t count, std::size_t size) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
-    if (t_inRecorder) return previous.calloc(previous.ctx, count, size);
-    t_inRecorder = true;
-    void* address = previous.calloc(previous.ctx, count, size);
-    t_inRecorder = false;
-    if (address != nullptr && Session::recording() && wantsAlloc(count * size))
-        recordAllocGuarded(kAllocatorOf<Domain>, address, count * size);
-    return address;
+    return allocate<Domain>(count * size, [&previous, count, size] { return previous.calloc(previous.ctx, count, size); });
 }
 
 // realloc = free(old) + alloc(new).

@@ -16,11 +16,17 @@ public:
     void configure(std::uint64_t meanBytes, std::uint64_t seed);
     // True when this allocation covers a sample point.
     bool shouldSample(std::size_t size) {
-        m_countdown -= static_cast<std::int64_t>(size);
-        if (m_countdown > 0) return false;
-        m_countdown = nextInterval();
+        if (countDown(size)) return false;
+        restart();
         return true;
     }
+    // Counts the allocation's bytes; true while no sample point is reached. After false, the
+    // allocation is sampled and restart() must be called.
+    bool countDown(std::size_t size) {
+        m_countdown -= static_cast<std::int64_t>(size);
+        return m_countdown > 0;
+    }
+    void restart() { m_countdown = nextInterval(); }
 
 private:
     std::int64_t nextInterval();
