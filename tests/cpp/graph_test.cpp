@@ -253,6 +253,21 @@ TEST(ObjectGraph, RejectsEdgesToMissingNodes) {
     EXPECT_THROW(graphFromEdges(2, {}, {1, 1}, {0, 0}, {{NodeId(5), RootKind::Module, 0}}), common::Error);
 }
 
+TEST(GraphBuilder, NodesNeverStartedHaveNoEdges) {
+    GraphBuilder builder;
+    for (std::uint64_t address : {0x10, 0x20, 0x30, 0x40, 0x50}) builder.addNode(address);
+    builder.beginEdges(NodeId(1));
+    builder.addEdge(NodeId(2));
+    builder.beginEdges(NodeId(3));
+    builder.addEdge(NodeId(0));
+    builder.addEdge(NodeId(4));
+    EXPECT_THROW(builder.beginEdges(NodeId(2)), common::Error);
+    EXPECT_THROW(builder.beginEdges(NodeId(5)), common::Error);
+    ObjectGraph g = builder.finish();
+    EXPECT_EQ(g.offsets(), (std::vector<std::uint32_t>{0, 0, 1, 1, 3, 3}));
+    EXPECT_EQ(g.targets(), (std::vector<std::uint32_t>{2, 0, 4}));
+}
+
 TEST(ObjectGraph, KeepsSizesOfFourGigabytesAndMore) {
     ObjectGraph g = graphFromEdges(2, {{0, 1}}, {5ull << 32, 7}, {0, 0}, {{NodeId(0), RootKind::Module, 0}});
     EXPECT_EQ(g.shallowSize(NodeId(0)), 5ull << 32);

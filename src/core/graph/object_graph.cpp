@@ -69,9 +69,11 @@ void GraphBuilder::setSize(NodeId node, std::uint64_t size) {
 }
 
 void GraphBuilder::beginEdges(NodeId node) {
-    if (node.value != m_offsets.size()) throw common::Error("object graph: edges added out of node order");
+    if (node.value < m_offsets.size()) throw common::Error("object graph: edges added out of node order");
+    if (node.value >= nodeCount()) throw common::Error("object graph: edges of a missing node");
     if (m_graph.m_targets.size() >= 0xffffffffull) throw common::Error("object graph: too many references");
-    m_offsets.push_back(static_cast<std::uint32_t>(m_graph.m_targets.size()));
+    // The nodes skipped since the last one started have no edges.
+    m_offsets.resize(node.value + 1, static_cast<std::uint32_t>(m_graph.m_targets.size()));
 }
 
 ObjectGraph GraphBuilder::finish() {

@@ -90,7 +90,8 @@ public:
     void reserve(std::size_t nodes, std::size_t edges);
     void setSize(NodeId node, std::uint64_t size);
     void setType(NodeId node, TypeId type) { m_graph.m_types[node.value] = type.value; }
-    // Starts the edge list of `node`; nodes must be started in increasing order, none skipped.
+    // Starts the edge list of `node`; nodes are started in increasing order, and a node never
+    // started has no edges.
     void beginEdges(NodeId node);
     void addEdge(NodeId target) { m_graph.m_targets.push_back(target.value); }
     void addRoot(const Root& root) { m_graph.m_roots.push_back(root); }
