@@ -20,7 +20,7 @@ enum class SizeRule : std::uint8_t {
     Int,            // exact int: header + |ob_size| digits
     Dict,           // exact dict: _PyDict_SizeOf
     List,           // exact list: basic size + allocated slots
-    CMethod,        // a C __sizeof__ taking no arguments: called directly
+    CMethod,        // the interpreter's own C __sizeof__ taking no arguments: called directly
     PythonMethod,   // anything else: called through Python after the walk
 };
 
