@@ -255,6 +255,62 @@ def test_walk_leaves_refcounts_gc_state_and_instance_dicts_unchanged(
     assert not any(materialized(obj) for obj in inline)
 
 
+def order_in_generation(generation: int, wanted: list[object]) -> list[int]:
+    """ids of `wanted` in the order the collector's list of `generation` holds them."""
+    ids = {id(obj) for obj in wanted}
+    return [id(obj) for obj in gc.get_objects(generation=generation) if id(obj) in ids]
+
+
+def test_walk_leaves_the_collector_lists_linked_as_they_were(gc_off: None) -> None:
+    # The walk keeps node ids in the GC headers meanwhile; every link and flag must be back.
+    pairs = [(i, str(i)) for i in range(100)]
+    gc.collect()  # examines the tuples: atomic contents, so they are no longer tracked
+    atomic = [{"n": i} for i in range(100)]  # dicts of atomic values start untracked
+    items = [[i] for i in range(1000)]  # consecutive in the youngest list
+    assert not any(gc.is_tracked(obj) for obj in pairs + atomic)
+    young = order_in_generation(0, items)  # type: ignore[arg-type]
+    older = [[id(obj) for obj in gc.get_objects(generation=g)] for g in (1, 2)]
+
+    HOLDER["kept"] = [pairs, atomic, items]
+    snap = memhound.snapshot()
+    assert snap.node_of(atomic[5]) is not None and snap.node_of(pairs[5]) is not None
+    del snap
+    again = memhound.snapshot()  # an id left in a header would pass for one of this walk's
+    assert all(again.shallow_size(obj) == sys.getsizeof(obj) for obj in pairs + atomic)
+    del again
+
+    assert order_in_generation(0, items) == young  # type: ignore[arg-type]
+    assert [[id(obj) for obj in gc.get_objects(generation=g)] for g in (1, 2)] == older
+    assert not any(gc.is_tracked(obj) for obj in pairs + atomic)
+    del items[::2]  # unlinking from the middle of the list follows the _gc_prev links
+    assert order_in_generation(0, items) == young[1::2]  # type: ignore[arg-type]
+    gc.collect()
+    assert order_in_generation(2, items) == young[1::2]  # type: ignore[arg-type]
+
+
+DROPPED: list[list[int]] = []
+
+
+class Dropper:
+    """A __sizeof__ in Python that frees a tracked object, which unlinks it from its list."""
+
+    def __sizeof__(self) -> int:
+        if DROPPED:
+            DROPPED.pop()
+        return object.__sizeof__(self)
+
+
+def test_python_sizeof_runs_after_the_walk_put_the_headers_back(gc_off: None) -> None:
+    DROPPED[:] = [[i] for i in range(100)]
+    droppers = [Dropper() for _ in range(40)]
+    HOLDER["droppers"] = droppers
+    snap = memhound.snapshot()
+    assert len(DROPPED) == 60
+    assert snap.shallow_size(droppers[0]) == sys.getsizeof(droppers[0])
+    gc.collect()
+    assert len(gc.get_objects()) > 1000
+
+
 def test_snapshot_keeps_the_collector_state_and_collects_only_when_asked(gc_off: None) -> None:
     collections = [s["collections"] for s in gc.get_stats()]
     memhound.snapshot()
