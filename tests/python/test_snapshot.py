@@ -288,6 +288,15 @@ def test_walk_leaves_the_collector_lists_linked_as_they_were(gc_off: None) -> No
     assert order_in_generation(2, items) == young[1::2]  # type: ignore[arg-type]
 
 
+def test_a_local_held_once_by_a_running_generator_is_one_node() -> None:
+    def running() -> Iterator[int]:
+        local = "".join(["held ", "once"])  # one reference, the frame's: a root
+        # The generator's traversal visits the same reference while the frame runs.
+        yield memhound.snapshot().object_ids().count(id(local))
+
+    assert next(running()) == 1
+
+
 DROPPED: list[list[int]] = []
 
 

@@ -1,9 +1,9 @@
 #pragma once
 // Open-addressing hash map from an object's address to its dense node id, used while walking the
-// heap for the objects that cannot carry their id in a GC header (str, int, float, ...): a few
-// million lookups. Linear probing, power-of-two capacity, kept at most three quarters full;
-// address 0 marks an empty slot. Key and id share one 16-byte slot, so a lookup costs one cache
-// miss.
+// heap for the objects that cannot carry their id in a GC header (str, int, float, ...) and may be
+// met more than once: roots, and objects more than one reference holds. Linear probing,
+// power-of-two capacity, kept at most three quarters full; address 0 marks an empty slot. Key and
+// id share one 16-byte slot, so a lookup costs one cache miss.
 #include <algorithm>
 #include <bit>
 #include <cstdint>

@@ -111,8 +111,11 @@ private:
 
     std::uint32_t nextId() const { return m_builder.nodeCount(); }
 
+    // How the walk met an object: as a root, or through a reference a traversal visited.
+    enum class Via { Root, Reference };
+
     // obj's node id, making its node the first time; kExcluded for the caller's objects.
-    std::uint32_t idOf(PyObject* obj) {
+    std::uint32_t idOf(PyObject* obj, Via via) {
         bool gc = compat::isGcObject(obj);
         if (gc) {
             std::uint32_t id = GcHeaderIds::idOf(obj);
@@ -120,11 +123,19 @@ private:
             if (!compat::isTracked(obj) && !excluded(obj) && m_gcIds.tagUntracked(obj, nextId()))
                 return addNode(obj, true);
         }
-        return indexedIdOf(obj, gc);
+        return indexedIdOf(obj, gc, via);
     }
 
     // Objects without a GC header (and a GC object whose header cannot hold an id): by address.
-    std::uint32_t indexedIdOf(PyObject* obj, bool gc) {
+    // A non-GC object with a single reference, met through it, stays out of the index (most str,
+    // int and float objects): no other reference can lead to it, since a traversal visits the
+    // references its object owns, each once (the collector's counting relies on it too). Looking
+    // it up still finds the roots and the caller's objects.
+    std::uint32_t indexedIdOf(PyObject* obj, bool gc, Via via) {
+        if (!gc && via == Via::Reference && Py_REFCNT(obj) == 1) {
+            std::uint32_t id = m_index.find(addressOf(obj));
+            return id != ObjectIndex::kMissing ? id : addNode(obj, false);
+        }
         bool inserted = false;
         std::uint32_t id = m_index.findOrInsert(addressOf(obj), nextId(), inserted);
         return inserted ? addNode(obj, gc) : id;
@@ -160,17 +171,13 @@ private:
         }
     }
 
-    // Ids for every tracked object, in list order. The index holds the objects whose header cannot
-    // hold an id, mostly objects that are not GC objects (str, int, float): fewer than the
-    // allocator's blocks that are not tracked objects.
+    // Ids for every tracked object, in list order.
     void seedTracked() {
         std::size_t blocks = compat::allocatedBlocks();
         m_balance.reserve(blocks);
         m_builder.reserve(blocks, blocks);
         m_gcIds.tagTracked(m_interp,
                            [&](PyObject* obj) { return excluded(obj) ? kExcluded : addNode(obj, true); });
-        std::size_t tracked = m_queue.size();
-        m_index = ObjectIndex(std::max(blocks > tracked ? blocks - tracked : 0, tracked));
         for (PyObject* obj : m_exclude) {
             bool inserted = false;
             m_index.findOrInsert(addressOf(obj), kExcluded, inserted);
@@ -237,7 +244,7 @@ private:
 
     void addRoots() {
         for (RootRef& ref : m_rootRefs) {
-            std::uint32_t id = idOf(ref.obj);
+            std::uint32_t id = idOf(ref.obj, Via::Root);
             if (id == kExcluded) continue;
             m_roots.push_back({NodeId(id), ref.kind, labelOf(std::move(ref.label))});
             if (ref.held) --m_balance[id];
@@ -299,7 +306,7 @@ private:
     }
 
     void link(PyObject* child) {
-        std::uint32_t id = idOf(child);
+        std::uint32_t id = idOf(child, Via::Reference);
         if (id == kExcluded) return;
         --m_balance[id];
         m_builder.addEdge(NodeId(id));
