@@ -48,7 +48,10 @@ public:
     std::span<const std::uint32_t> successors(NodeId node) const {
         return {m_targets.data() + m_offsets[node.value], m_targets.data() + m_offsets[node.value + 1]};
     }
-    std::uint64_t shallowSize(NodeId node) const;
+    std::uint64_t shallowSize(NodeId node) const {
+        std::uint32_t size = m_sizes[node.value];
+        return size != kBigSize ? size : m_bigSizes.at(node.value);
+    }
     TypeId type(NodeId node) const { return TypeId(m_types[node.value]); }
     std::uint64_t address(NodeId node) const { return m_addresses[node.value]; }
     const std::vector<Root>& roots() const { return m_roots; }
@@ -71,6 +74,9 @@ public:
     friend class GraphBuilder;
 
 private:
+    // Sizes of 4 GiB and more do not fit the 32-bit column; they live in a side table.
+    static constexpr std::uint32_t kBigSize = 0xffffffffu;
+
     std::vector<std::uint32_t> m_offsets{0};  // nodeCount + 1 entries
     std::vector<std::uint32_t> m_targets;
     std::vector<std::uint32_t> m_sizes;  // shallow size, or kBigSize: look it up in m_bigSizes
@@ -83,12 +89,25 @@ private:
 
 // Builds an ObjectGraph in one pass: nodes are added first (ids 0, 1, ...), then the edges of
 // each node in increasing node order, which is how a breadth-first walk discovers them.
+// addNode and setSize, called for every object, are inline; their rare cases are not.
 class GraphBuilder {
 public:
-    NodeId addNode(std::uint64_t address);
+    NodeId addNode(std::uint64_t address) {
+        if (nodeCount() >= kMaxNodes) tooManyNodes();
+        NodeId id(nodeCount());
+        m_graph.m_types.push_back(0);
+        m_graph.m_sizes.push_back(0);
+        m_graph.m_addresses.push_back(address);
+        return id;
+    }
     std::uint32_t nodeCount() const { return static_cast<std::uint32_t>(m_graph.m_types.size()); }
     void reserve(std::size_t nodes, std::size_t edges);
-    void setSize(NodeId node, std::uint64_t size);
+    void setSize(NodeId node, std::uint64_t size) {
+        std::uint32_t& slot = m_graph.m_sizes[node.value];
+        if (slot == ObjectGraph::kBigSize || size >= ObjectGraph::kBigSize) return setBigSize(node, size);
+        m_graph.m_totalSize += size - slot;
+        slot = static_cast<std::uint32_t>(size);
+    }
     void setType(NodeId node, TypeId type) { m_graph.m_types[node.value] = type.value; }
     // Starts the edge list of `node`; nodes are started in increasing order, and a node never
     // started has no edges.
@@ -100,6 +119,10 @@ public:
     ObjectGraph finish();
 
 private:
+    [[noreturn]] static void tooManyNodes();
+    // A size that is, or replaces, one of 4 GiB or more.
+    void setBigSize(NodeId node, std::uint64_t size);
+
     ObjectGraph m_graph;
     std::vector<std::uint32_t> m_offsets;
 };

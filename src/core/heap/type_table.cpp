@@ -72,6 +72,13 @@ std::uint64_t intSize(PyObject* obj) {
 
 }  // namespace
 
+const TypeInfo& TypeTable::infoOfUncached(PyTypeObject* type, CacheEntry& cached) {
+    auto [it, added] = m_byType.try_emplace(type);
+    if (added) it->second = describe(type);
+    cached = {type, &it->second};
+    return it->second;
+}
+
 TypeInfo TypeTable::describe(PyTypeObject* type) {
     TypeInfo info;
     info.type = type;

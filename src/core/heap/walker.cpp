@@ -251,16 +251,17 @@ private:
         }
     }
 
-    // Collects a reference and starts loading what linking it reads: the child's header, and its
-    // index slot in case it has no GC header.
+    // Called once per reference: the common path saves no registers, the growth path is out of line.
     static int visit(PyObject* child, void* self) {
         auto* walker = static_cast<Walker*>(self);
-        if (child != nullptr) {
-            walker->m_children.push_back(child);
-            __builtin_prefetch(child);
-            walker->m_index.prefetch(addressOf(child));
-        }
+        if (child == nullptr) return 0;
+        if (walker->m_childCount == walker->m_children.size()) walker->growChildren();
+        walker->m_children[walker->m_childCount++] = child;
         return 0;
+    }
+
+    [[gnu::noinline, gnu::cold]] void growChildren() {
+        m_children.resize(std::max<std::size_t>(1024, 2 * m_children.size()));
     }
 
     // Breadth-first over the GC objects in id order, a batch at a time: objects found while
@@ -284,13 +285,20 @@ private:
         for (std::size_t i = end; i < std::min(end + kBatch, size); ++i) compat::prefetchContents(m_queue[i]);
     }
 
+    // Collects the batch's references and starts loading what linking them reads: each child's
+    // header, and its index slot in case it has no GC header.
     void traverseBatch(std::size_t first, std::size_t end) {
-        m_children.clear();
+        m_childCount = 0;
         m_childrenEnd.clear();
         for (std::size_t i = first; i < end; ++i) {
             PyObject* obj = m_queue[i];
+            std::size_t start = m_childCount;
             if (traverseproc traverse = Py_TYPE(obj)->tp_traverse) traverse(obj, &Walker::visit, this);
-            m_childrenEnd.push_back(m_children.size());
+            for (std::size_t c = start; c < m_childCount; ++c) {
+                __builtin_prefetch(m_children[c]);
+                m_index.prefetch(addressOf(m_children[c]));
+            }
+            m_childrenEnd.push_back(m_childCount);
         }
     }
 
@@ -349,8 +357,9 @@ private:
     AddressCounts m_unrooted;  // references explained but not roots (see collectFrameRoots)
     GcHeaderIds m_gcIds;
     ObjectIndex m_index;
-    std::vector<PyObject*> m_queue;          // GC nodes in id order: the breadth-first queue
-    std::vector<PyObject*> m_children;       // references of the batch being handled, in order
+    std::vector<PyObject*> m_queue;     // GC nodes in id order: the breadth-first queue
+    std::vector<PyObject*> m_children;  // [0, m_childCount): references of the batch, in order
+    std::size_t m_childCount = 0;
     std::vector<std::size_t> m_childrenEnd;  // per object of the batch: its end in m_children
     std::vector<std::int64_t> m_balance;     // node id -> refcount minus references found
     std::vector<std::pair<PyObject*, std::uint32_t>> m_sizeLater;  // (object, node id)
