@@ -21,6 +21,11 @@ namespace {
 
 using Edges = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
 
+template <typename T>
+std::vector<T> valuesOf(const Column<T>& column) {
+    return {column.begin(), column.end()};
+}
+
 struct RandomGraph {
     std::uint32_t n = 0;
     Edges edges;
@@ -264,8 +269,29 @@ TEST(GraphBuilder, NodesNeverStartedHaveNoEdges) {
     EXPECT_THROW(builder.beginEdges(NodeId(2)), common::Error);
     EXPECT_THROW(builder.beginEdges(NodeId(5)), common::Error);
     ObjectGraph g = builder.finish();
-    EXPECT_EQ(g.offsets(), (std::vector<std::uint32_t>{0, 0, 1, 1, 3, 3}));
-    EXPECT_EQ(g.targets(), (std::vector<std::uint32_t>{2, 0, 4}));
+    EXPECT_EQ(valuesOf(g.offsets()), (std::vector<std::uint32_t>{0, 0, 1, 1, 3, 3}));
+    EXPECT_EQ(valuesOf(g.targets()), (std::vector<std::uint32_t>{2, 0, 4}));
+}
+
+TEST(Column, GrowsShrinksCopiesAndMoves) {
+    Column<std::uint64_t> column;
+    for (std::uint64_t i = 0; i < 1000; ++i) column.push_back(i * i);
+    column.reserve(5000);
+    EXPECT_EQ(column.capacity(), 5000u);
+    column.shrink_to_fit();
+    EXPECT_EQ(column.capacity(), 1000u);
+    EXPECT_EQ(column[999], 999u * 999u);
+    column.resize(1002, 7);
+    EXPECT_EQ(column[1001], 7u);
+    Column<std::uint64_t> copy = column;
+    EXPECT_EQ(copy, column);
+    Column<std::uint64_t> moved = std::move(copy);
+    EXPECT_EQ(moved, column);
+    EXPECT_TRUE(copy.empty());
+    column.resize(0);
+    column.shrink_to_fit();
+    EXPECT_EQ(column.capacity(), 0u);
+    EXPECT_EQ(valuesOf(Column<std::uint32_t>{3, 1, 2}), (std::vector<std::uint32_t>{3, 1, 2}));
 }
 
 TEST(ObjectGraph, KeepsSizesOfFourGigabytesAndMore) {
@@ -306,9 +332,9 @@ TEST_F(SnapshotFileTest, RoundTrips) {
     SnapshotData data = sample();
     saveSnapshot(m_path, data);
     SnapshotData loaded = loadSnapshot(m_path);
-    EXPECT_EQ(loaded.graph.offsets(), data.graph.offsets());
-    EXPECT_EQ(loaded.graph.targets(), data.graph.targets());
-    EXPECT_EQ(loaded.graph.addressColumn(), data.graph.addressColumn());
+    EXPECT_EQ(valuesOf(loaded.graph.offsets()), valuesOf(data.graph.offsets()));
+    EXPECT_EQ(valuesOf(loaded.graph.targets()), valuesOf(data.graph.targets()));
+    EXPECT_EQ(valuesOf(loaded.graph.addressColumn()), valuesOf(data.graph.addressColumn()));
     EXPECT_EQ(loaded.graph.shallowSize(NodeId(2)), 1ull << 33);
     EXPECT_EQ(loaded.graph.roots().size(), 2u);
     EXPECT_EQ(loaded.graph.roots()[1].kind, RootKind::External);

@@ -64,6 +64,7 @@ ObjectGraph GraphBuilder::finish() {
     m_offsets.resize(nodeCount() + 1, end);
     g.m_offsets = std::move(m_offsets);
     // The walk reserves generously; give the slack back (the graph lives as long as the snapshot).
+    // Column shrinks in place, without copying.
     g.m_offsets.shrink_to_fit();
     g.m_targets.shrink_to_fit();
     g.m_sizes.shrink_to_fit();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/common/ids.h"
+#include "core/graph/column.h"
 
 namespace memhound::graph {
 
@@ -64,10 +65,10 @@ public:
     }
 
     // Raw columns, for the snapshot file and the bindings.
-    const std::vector<std::uint32_t>& offsets() const { return m_offsets; }
-    const std::vector<std::uint32_t>& targets() const { return m_targets; }
-    const std::vector<std::uint32_t>& typeColumn() const { return m_types; }
-    const std::vector<std::uint64_t>& addressColumn() const { return m_addresses; }
+    const Column<std::uint32_t>& offsets() const { return m_offsets; }
+    const Column<std::uint32_t>& targets() const { return m_targets; }
+    const Column<std::uint32_t>& typeColumn() const { return m_types; }
+    const Column<std::uint64_t>& addressColumn() const { return m_addresses; }
     // Bytes held by this graph's own arrays (the per-object memory bar).
     std::uint64_t memoryBytes() const;
 
@@ -77,12 +78,12 @@ private:
     // Sizes of 4 GiB and more do not fit the 32-bit column; they live in a side table.
     static constexpr std::uint32_t kBigSize = 0xffffffffu;
 
-    std::vector<std::uint32_t> m_offsets{0};  // nodeCount + 1 entries
-    std::vector<std::uint32_t> m_targets;
-    std::vector<std::uint32_t> m_sizes;  // shallow size, or kBigSize: look it up in m_bigSizes
+    Column<std::uint32_t> m_offsets{0};  // nodeCount + 1 entries
+    Column<std::uint32_t> m_targets;
+    Column<std::uint32_t> m_sizes;  // shallow size, or kBigSize: look it up in m_bigSizes
     std::unordered_map<std::uint32_t, std::uint64_t> m_bigSizes;
-    std::vector<std::uint32_t> m_types;
-    std::vector<std::uint64_t> m_addresses;
+    Column<std::uint32_t> m_types;
+    Column<std::uint64_t> m_addresses;
     std::vector<Root> m_roots;
     std::uint64_t m_totalSize = 0;
 };
@@ -124,7 +125,7 @@ private:
     void setBigSize(NodeId node, std::uint64_t size);
 
     ObjectGraph m_graph;
-    std::vector<std::uint32_t> m_offsets;
+    Column<std::uint32_t> m_offsets;
 };
 
 // Builds a graph from an edge list (tests and the snapshot file). Throws common::Error when an
