@@ -297,6 +297,20 @@ def test_a_local_held_once_by_a_running_generator_is_one_node() -> None:
     assert next(running()) == 1
 
 
+def test_walk_leaves_the_permanent_generation_linked(gc_off: None) -> None:
+    items = [[i] for i in range(1000)]
+    gc.freeze()  # everything tracked moves to the permanent generation
+    try:
+        frozen = gc.get_freeze_count()
+        assert memhound.snapshot().node_of(items[3]) is not None
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+    del items[::2]  # unlinking follows the _gc_prev links the walk put back
+    assert order_in_generation(2, items) == [id(obj) for obj in items]  # type: ignore[arg-type]
+    gc.collect()
+
+
 DROPPED: list[list[int]] = []
 
 
