@@ -262,16 +262,17 @@ def order_in_generation(generation: int, wanted: list[object]) -> list[int]:
 
 
 def test_walk_leaves_the_collector_lists_linked_as_they_were(gc_off: None) -> None:
-    # The walk keeps node ids in the GC headers meanwhile; every link and flag must be back.
+    # The walk keeps node ids in the GC headers meanwhile; every link and flag must be back. Only
+    # the test's own objects are compared: another thread may free objects of its own meanwhile.
     pairs = [(i, str(i)) for i in range(100)]
-    gc.collect()  # examines the tuples: atomic contents, so they are no longer tracked
+    old = [[i] for i in range(1000)]
+    gc.collect()  # all to the oldest list; the tuples of atomic values are no longer tracked
     atomic = [{"n": i} for i in range(100)]  # dicts of atomic values start untracked
-    items = [[i] for i in range(1000)]  # consecutive in the youngest list
+    young = [[i] for i in range(1000)]  # consecutive in the youngest list
     assert not any(gc.is_tracked(obj) for obj in pairs + atomic)
-    young = order_in_generation(0, items)  # type: ignore[arg-type]
-    older = [[id(obj) for obj in gc.get_objects(generation=g)] for g in (1, 2)]
+    before = [order_in_generation(0, young), order_in_generation(2, old)]  # type: ignore[arg-type]
 
-    HOLDER["kept"] = [pairs, atomic, items]
+    HOLDER["kept"] = [pairs, atomic, young, old]
     snap = memhound.snapshot()
     assert snap.node_of(atomic[5]) is not None and snap.node_of(pairs[5]) is not None
     del snap
@@ -279,13 +280,27 @@ def test_walk_leaves_the_collector_lists_linked_as_they_were(gc_off: None) -> No
     assert all(again.shallow_size(obj) == sys.getsizeof(obj) for obj in pairs + atomic)
     del again
 
-    assert order_in_generation(0, items) == young  # type: ignore[arg-type]
-    assert [[id(obj) for obj in gc.get_objects(generation=g)] for g in (1, 2)] == older
+    assert [order_in_generation(0, young), order_in_generation(2, old)] == before  # type: ignore[arg-type]
     assert not any(gc.is_tracked(obj) for obj in pairs + atomic)
-    del items[::2]  # unlinking from the middle of the list follows the _gc_prev links
-    assert order_in_generation(0, items) == young[1::2]  # type: ignore[arg-type]
+    del young[::2], old[::2]  # unlinking from the middle of a list follows the _gc_prev links
+    assert order_in_generation(0, young) == before[0][1::2]  # type: ignore[arg-type]
+    assert order_in_generation(2, old) == before[1][1::2]  # type: ignore[arg-type]
     gc.collect()
-    assert order_in_generation(2, items) == young[1::2]  # type: ignore[arg-type]
+    assert order_in_generation(2, young) == before[0][1::2]  # type: ignore[arg-type]
+
+
+def test_walk_leaves_the_permanent_generation_linked(gc_off: None) -> None:
+    items = [[i] for i in range(1000)]
+    gc.freeze()  # everything tracked moves to the permanent generation
+    try:
+        assert memhound.snapshot().node_of(items[3]) is not None
+    finally:
+        gc.unfreeze()
+    order = order_in_generation(2, items)  # type: ignore[arg-type]
+    assert order == [id(obj) for obj in items]
+    del items[::2]  # unlinking follows the _gc_prev links the walk put back
+    assert order_in_generation(2, items) == order[1::2]  # type: ignore[arg-type]
+    gc.collect()
 
 
 def test_a_local_held_once_by_a_running_generator_is_one_node() -> None:
@@ -295,20 +310,6 @@ def test_a_local_held_once_by_a_running_generator_is_one_node() -> None:
         yield memhound.snapshot().object_ids().count(id(local))
 
     assert next(running()) == 1
-
-
-def test_walk_leaves_the_permanent_generation_linked(gc_off: None) -> None:
-    items = [[i] for i in range(1000)]
-    gc.freeze()  # everything tracked moves to the permanent generation
-    try:
-        frozen = gc.get_freeze_count()
-        assert memhound.snapshot().node_of(items[3]) is not None
-        assert gc.get_freeze_count() == frozen
-    finally:
-        gc.unfreeze()
-    del items[::2]  # unlinking follows the _gc_prev links the walk put back
-    assert order_in_generation(2, items) == [id(obj) for obj in items]  # type: ignore[arg-type]
-    gc.collect()
 
 
 DROPPED: list[list[int]] = []
