@@ -72,7 +72,8 @@ std::vector<std::uint32_t> unreachableOf(HeapSnapshot& snap) {
 // Identity per node: the allocation sequence number when both sides have one, else the address.
 std::vector<std::uint64_t> identityKeys(const HeapSnapshot& snap, bool bySequence) {
     if (bySequence) return snap.sequences();
-    return snap.graph().addressColumn();
+    const auto& addresses = snap.graph().addressColumn();
+    return {addresses.begin(), addresses.end()};
 }
 
 using DiffRowTuple = std::tuple<std::string, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>;

@@ -153,6 +153,7 @@ def test_same_objects_and_sizes_as_the_reference_walk(name: str, gc_off: None) -
     snap = memhound.snapshot()
     expected = {key: (type_name(cls), size) for key, (cls, size) in walked.items()}
     ids = snap.object_ids()
+    assert len(set(ids)) == len(ids)  # each object is one node
     found = {
         ids[node]: (snap.node_type(node), snap.node_size(node)) for node in range(snap.object_count)
     }

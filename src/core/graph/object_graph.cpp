@@ -7,11 +7,6 @@
 
 namespace memhound::graph {
 
-namespace {
-// Sizes of 4 GiB and more do not fit the 32-bit column; they live in a side table.
-constexpr std::uint32_t kBigSize = 0xffffffffu;
-}  // namespace
-
 const char* rootKindName(RootKind kind) {
     switch (kind) {
         case RootKind::Module:
@@ -26,26 +21,13 @@ const char* rootKindName(RootKind kind) {
     return "external";
 }
 
-std::uint64_t ObjectGraph::shallowSize(NodeId node) const {
-    std::uint32_t size = m_sizes[node.value];
-    if (size != kBigSize) return size;
-    return m_bigSizes.at(node.value);
-}
-
 std::uint64_t ObjectGraph::memoryBytes() const {
     auto bytes = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
     return bytes(m_offsets) + bytes(m_targets) + bytes(m_sizes) + bytes(m_types) + bytes(m_addresses) +
            bytes(m_roots) + m_bigSizes.size() * 32;
 }
 
-NodeId GraphBuilder::addNode(std::uint64_t address) {
-    if (nodeCount() >= kMaxNodes) throw common::Error("object graph: too many objects for 32-bit ids");
-    NodeId id(nodeCount());
-    m_graph.m_types.push_back(0);
-    m_graph.m_sizes.push_back(0);
-    m_graph.m_addresses.push_back(address);
-    return id;
-}
+void GraphBuilder::tooManyNodes() { throw common::Error("object graph: too many objects for 32-bit ids"); }
 
 void GraphBuilder::reserve(std::size_t nodes, std::size_t edges) {
     m_graph.m_types.reserve(nodes);
@@ -55,12 +37,12 @@ void GraphBuilder::reserve(std::size_t nodes, std::size_t edges) {
     m_graph.m_targets.reserve(edges);
 }
 
-void GraphBuilder::setSize(NodeId node, std::uint64_t size) {
+void GraphBuilder::setBigSize(NodeId node, std::uint64_t size) {
     ObjectGraph& g = m_graph;
     std::uint64_t old = g.shallowSize(node);
     g.m_totalSize += size - old;
-    if (size >= kBigSize) {
-        g.m_sizes[node.value] = kBigSize;
+    if (size >= ObjectGraph::kBigSize) {
+        g.m_sizes[node.value] = ObjectGraph::kBigSize;
         g.m_bigSizes[node.value] = size;
     } else {
         g.m_sizes[node.value] = static_cast<std::uint32_t>(size);
@@ -69,9 +51,11 @@ void GraphBuilder::setSize(NodeId node, std::uint64_t size) {
 }
 
 void GraphBuilder::beginEdges(NodeId node) {
-    if (node.value != m_offsets.size()) throw common::Error("object graph: edges added out of node order");
+    if (node.value < m_offsets.size()) throw common::Error("object graph: edges added out of node order");
+    if (node.value >= nodeCount()) throw common::Error("object graph: edges of a missing node");
     if (m_graph.m_targets.size() >= 0xffffffffull) throw common::Error("object graph: too many references");
-    m_offsets.push_back(static_cast<std::uint32_t>(m_graph.m_targets.size()));
+    // The nodes skipped since the last one started have no edges.
+    m_offsets.resize(node.value + 1, static_cast<std::uint32_t>(m_graph.m_targets.size()));
 }
 
 ObjectGraph GraphBuilder::finish() {
@@ -80,6 +64,7 @@ ObjectGraph GraphBuilder::finish() {
     m_offsets.resize(nodeCount() + 1, end);
     g.m_offsets = std::move(m_offsets);
     // The walk reserves generously; give the slack back (the graph lives as long as the snapshot).
+    // Column shrinks in place, without copying.
     g.m_offsets.shrink_to_fit();
     g.m_targets.shrink_to_fit();
     g.m_sizes.shrink_to_fit();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/common/ids.h"
+#include "core/graph/column.h"
 
 namespace memhound::graph {
 
@@ -48,7 +49,10 @@ public:
     std::span<const std::uint32_t> successors(NodeId node) const {
         return {m_targets.data() + m_offsets[node.value], m_targets.data() + m_offsets[node.value + 1]};
     }
-    std::uint64_t shallowSize(NodeId node) const;
+    std::uint64_t shallowSize(NodeId node) const {
+        std::uint32_t size = m_sizes[node.value];
+        return size != kBigSize ? size : m_bigSizes.at(node.value);
+    }
     TypeId type(NodeId node) const { return TypeId(m_types[node.value]); }
     std::uint64_t address(NodeId node) const { return m_addresses[node.value]; }
     const std::vector<Root>& roots() const { return m_roots; }
@@ -61,36 +65,53 @@ public:
     }
 
     // Raw columns, for the snapshot file and the bindings.
-    const std::vector<std::uint32_t>& offsets() const { return m_offsets; }
-    const std::vector<std::uint32_t>& targets() const { return m_targets; }
-    const std::vector<std::uint32_t>& typeColumn() const { return m_types; }
-    const std::vector<std::uint64_t>& addressColumn() const { return m_addresses; }
+    const Column<std::uint32_t>& offsets() const { return m_offsets; }
+    const Column<std::uint32_t>& targets() const { return m_targets; }
+    const Column<std::uint32_t>& typeColumn() const { return m_types; }
+    const Column<std::uint64_t>& addressColumn() const { return m_addresses; }
     // Bytes held by this graph's own arrays (the per-object memory bar).
     std::uint64_t memoryBytes() const;
 
     friend class GraphBuilder;
 
 private:
-    std::vector<std::uint32_t> m_offsets{0};  // nodeCount + 1 entries
-    std::vector<std::uint32_t> m_targets;
-    std::vector<std::uint32_t> m_sizes;  // shallow size, or kBigSize: look it up in m_bigSizes
+    // Sizes of 4 GiB and more do not fit the 32-bit column; they live in a side table.
+    static constexpr std::uint32_t kBigSize = 0xffffffffu;
+
+    Column<std::uint32_t> m_offsets{0};  // nodeCount + 1 entries
+    Column<std::uint32_t> m_targets;
+    Column<std::uint32_t> m_sizes;  // shallow size, or kBigSize: look it up in m_bigSizes
     std::unordered_map<std::uint32_t, std::uint64_t> m_bigSizes;
-    std::vector<std::uint32_t> m_types;
-    std::vector<std::uint64_t> m_addresses;
+    Column<std::uint32_t> m_types;
+    Column<std::uint64_t> m_addresses;
     std::vector<Root> m_roots;
     std::uint64_t m_totalSize = 0;
 };
 
 // Builds an ObjectGraph in one pass: nodes are added first (ids 0, 1, ...), then the edges of
 // each node in increasing node order, which is how a breadth-first walk discovers them.
+// addNode and setSize, called for every object, are inline; their rare cases are not.
 class GraphBuilder {
 public:
-    NodeId addNode(std::uint64_t address);
+    NodeId addNode(std::uint64_t address) {
+        if (nodeCount() >= kMaxNodes) tooManyNodes();
+        NodeId id(nodeCount());
+        m_graph.m_types.push_back(0);
+        m_graph.m_sizes.push_back(0);
+        m_graph.m_addresses.push_back(address);
+        return id;
+    }
     std::uint32_t nodeCount() const { return static_cast<std::uint32_t>(m_graph.m_types.size()); }
     void reserve(std::size_t nodes, std::size_t edges);
-    void setSize(NodeId node, std::uint64_t size);
+    void setSize(NodeId node, std::uint64_t size) {
+        std::uint32_t& slot = m_graph.m_sizes[node.value];
+        if (slot == ObjectGraph::kBigSize || size >= ObjectGraph::kBigSize) return setBigSize(node, size);
+        m_graph.m_totalSize += size - slot;
+        slot = static_cast<std::uint32_t>(size);
+    }
     void setType(NodeId node, TypeId type) { m_graph.m_types[node.value] = type.value; }
-    // Starts the edge list of `node`; nodes must be started in increasing order, none skipped.
+    // Starts the edge list of `node`; nodes are started in increasing order, and a node never
+    // started has no edges.
     void beginEdges(NodeId node);
     void addEdge(NodeId target) { m_graph.m_targets.push_back(target.value); }
     void addRoot(const Root& root) { m_graph.m_roots.push_back(root); }
@@ -99,8 +120,12 @@ public:
     ObjectGraph finish();
 
 private:
+    [[noreturn]] static void tooManyNodes();
+    // A size that is, or replaces, one of 4 GiB or more.
+    void setBigSize(NodeId node, std::uint64_t size);
+
     ObjectGraph m_graph;
-    std::vector<std::uint32_t> m_offsets;
+    Column<std::uint32_t> m_offsets;
 };
 
 // Builds a graph from an edge list (tests and the snapshot file). Throws common::Error when an

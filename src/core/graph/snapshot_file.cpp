@@ -22,10 +22,11 @@ public:
         static_assert(std::is_trivially_copyable_v<T>);
         m_out.append(reinterpret_cast<const char*>(&value), sizeof(T));
     }
-    template <typename T>
-    void column(const std::vector<T>& values) {
+    // A std::vector or a graph Column.
+    template <typename Values>
+    void column(const Values& values) {
         fixed<std::uint64_t>(values.size());
-        m_out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+        m_out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(values[0]));
     }
     void strings(const std::vector<std::string>& values) {
         fixed<std::uint64_t>(values.size());

@@ -15,6 +15,7 @@
 #include <internal/pycore_frame.h>
 #include <internal/pycore_interp.h>
 #include <internal/pycore_object.h>
+#include <internal/pycore_pymem.h>
 
 #include <string>
 
@@ -26,19 +27,30 @@ namespace memhound::heap::compat {
 
 using Frame = _PyInterpreterFrame;
 
+// Calls fn(PyGC_Head* head) for the head of every GC generation list (young, old, permanent).
+template <typename Fn>
+void forEachGcList(PyInterpreterState* interp, Fn&& fn) {
+    for (int i = 0; i < NUM_GENERATIONS; ++i) fn(&interp->gc.generations[i].head);
+    fn(&interp->gc.permanent_generation.head);
+}
+
+inline PyGC_Head* gcHead(PyObject* obj) { return _Py_AS_GC(obj); }
+inline PyObject* objectOf(PyGC_Head* head) { return reinterpret_cast<PyObject*>(head + 1); }
+inline PyGC_Head* nextInList(PyGC_Head* head) { return reinterpret_cast<PyGC_Head*>(head->_gc_next); }
+inline bool isTracked(PyObject* obj) { return _PyObject_GC_IS_TRACKED(obj); }
+
 // Calls fn(PyObject*) for every object in the GC generation lists (young, old, permanent).
 // The lists must not change meanwhile: no Python code may run inside fn.
 template <typename Fn>
 void forEachTracked(PyInterpreterState* interp, Fn&& fn) {
-    auto walk = [&](PyGC_Head* head) {
-        for (auto* g = reinterpret_cast<PyGC_Head*>(head->_gc_next); g != head;
-             g = reinterpret_cast<PyGC_Head*>(g->_gc_next)) {
-            fn(reinterpret_cast<PyObject*>(g + 1));
-        }
-    };
-    for (int i = 0; i < NUM_GENERATIONS; ++i) walk(&interp->gc.generations[i].head);
-    walk(&interp->gc.permanent_generation.head);
+    forEachGcList(interp, [&](PyGC_Head* head) {
+        for (PyGC_Head* g = nextInList(head); g != head; g = nextInList(g)) fn(objectOf(g));
+    });
 }
+
+// Blocks handed out by the object allocator and not freed yet: every object it allocated, and
+// buffers (list items, dict tables). Zero when the interpreter runs without pymalloc.
+inline std::size_t allocatedBlocks() { return static_cast<std::size_t>(_Py_GetAllocatedBlocks()); }
 
 inline bool gcIsCollecting(PyInterpreterState* interp) { return interp->gc.collecting != 0; }
 

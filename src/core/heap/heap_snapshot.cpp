@@ -64,7 +64,7 @@ std::optional<NodeId> HeapSnapshot::nodeOfObject(PyObject* obj) const {
     if (!m_live) return std::nullopt;
     PyTypeObject* type = Py_TYPE(obj);
     std::uint64_t address = reinterpret_cast<std::uintptr_t>(obj) - compat::preheaderSize(type);
-    const std::vector<std::uint64_t>& addresses = graph().addressColumn();
+    const auto& addresses = graph().addressColumn();
     // One linear scan (a few ms for millions of objects) beats building an index per query.
     auto it = std::find(addresses.begin(), addresses.end(), address);
     if (it == addresses.end()) return std::nullopt;
@@ -75,7 +75,7 @@ std::optional<NodeId> HeapSnapshot::nodeOfObject(PyObject* obj) const {
 }
 
 std::optional<NodeId> HeapSnapshot::nodeOfAllocation(std::uint64_t address) {
-    const std::vector<std::uint64_t>& addresses = graph().addressColumn();
+    const auto& addresses = graph().addressColumn();
     if (m_byAddress.empty() && !addresses.empty()) {
         m_byAddress.resize(addresses.size());
         for (std::uint32_t i = 0; i < m_byAddress.size(); ++i) m_byAddress[i] = i;

@@ -1,8 +1,11 @@
 #pragma once
 // Open-addressing hash map from an object's address to its dense node id, used while walking the
-// heap (a few million lookups: one per reference found). Linear probing, power-of-two capacity,
-// kept at most half full; address 0 marks an empty slot. Key and id share one 16-byte slot, so a
-// lookup costs one cache miss.
+// heap for the objects that cannot carry their id in a GC header (str, int, float, ...) and may be
+// met more than once: roots, and objects more than one reference holds. Linear probing,
+// power-of-two capacity, kept at most three quarters full; address 0 marks an empty slot. Key and
+// id share one 16-byte slot, so a lookup costs one cache miss.
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <vector>
 
@@ -12,7 +15,11 @@ class ObjectIndex {
 public:
     static constexpr std::uint32_t kMissing = 0xffffffffu;
 
-    explicit ObjectIndex(std::size_t expected = 1024) { rehash(capacityFor(expected)); }
+    // `capacity`: slots to start with (rounded up to a power of two); the table doubles when it is
+    // three quarters full.
+    explicit ObjectIndex(std::size_t capacity = 1024) {
+        rehash(std::bit_ceil(std::max<std::size_t>(capacity, 1024)));
+    }
 
     // The id of `address`, inserting `nextId` when absent; `inserted` tells which happened.
     std::uint32_t findOrInsert(std::uintptr_t address, std::uint32_t nextId, bool& inserted) {
@@ -26,7 +33,7 @@ public:
         }
         inserted = true;
         m_slots[slot] = {address, nextId};
-        if (++m_size * 2 > m_slots.size()) rehash(m_slots.size() * 2);
+        if (++m_size * 4 > m_slots.size() * 3) rehash(m_slots.size() * 2);
         return nextId;
     }
 
@@ -43,12 +50,6 @@ public:
     std::size_t size() const { return m_size; }
 
 private:
-    static std::size_t capacityFor(std::size_t expected) {
-        std::size_t capacity = 1024;
-        while (capacity < expected * 2) capacity *= 2;
-        return capacity;
-    }
-
     std::size_t slotOf(std::uintptr_t address) const {
         // Objects are 16-byte aligned: drop those bits, then spread with a Fibonacci multiply.
         return static_cast<std::size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> m_shift);

@@ -13,6 +13,18 @@ std::uint64_t objectDefaultSize(PyObject* obj) {
     return size;
 }
 
+// Whether a C __sizeof__ is the interpreter's own: it only reads the object. An extension's may
+// run Python code, which the walk must not do while object headers hold node ids.
+bool interpreterMethod(PyObject* method) {
+    static PyTypeObject* const kOwners[] = {
+        &PyBaseObject_Type, &PyType_Type, &PyUnicode_Type,   &PyLong_Type,      &PyList_Type,
+        &PyDict_Type,       &PySet_Type,  &PyFrozenSet_Type, &PyByteArray_Type, &PyCode_Type,
+        &PyFrame_Type,      &PyGen_Type,  &PyCoro_Type,      &PyAsyncGen_Type,  &PyODict_Type,
+    };
+    PyTypeObject* owner = PyDescr_TYPE(method);
+    return std::find(std::begin(kOwners), std::end(kOwners), owner) != std::end(kOwners);
+}
+
 // Which __sizeof__ an instance of `type` would run: the one found on the type's MRO.
 SizeRule ruleFor(PyTypeObject* type, PyObject* method, PyCFunction& cfunc) {
     if (type == &PyUnicode_Type) return SizeRule::AsciiStr;
@@ -21,7 +33,7 @@ SizeRule ruleFor(PyTypeObject* type, PyObject* method, PyCFunction& cfunc) {
     if (type == &PyList_Type) return SizeRule::List;
     PyObject* objectMethod = _PyType_Lookup(&PyBaseObject_Type, &_Py_ID(__sizeof__));
     if (method == nullptr || method == objectMethod) return SizeRule::ObjectDefault;
-    if (Py_IS_TYPE(method, &PyMethodDescr_Type)) {
+    if (Py_IS_TYPE(method, &PyMethodDescr_Type) && interpreterMethod(method)) {
         PyMethodDef* def = reinterpret_cast<PyMethodDescrObject*>(method)->d_method;
         if ((def->ml_flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS)) ==
             METH_NOARGS) {
@@ -59,6 +71,13 @@ std::uint64_t intSize(PyObject* obj) {
 }
 
 }  // namespace
+
+const TypeInfo& TypeTable::infoOfUncached(PyTypeObject* type, CacheEntry& cached) {
+    auto [it, added] = m_byType.try_emplace(type);
+    if (added) it->second = describe(type);
+    cached = {type, &it->second};
+    return it->second;
+}
 
 TypeInfo TypeTable::describe(PyTypeObject* type) {
     TypeInfo info;

@@ -20,7 +20,7 @@ enum class SizeRule : std::uint8_t {
     Int,            // exact int: header + |ob_size| digits
     Dict,           // exact dict: _PyDict_SizeOf
     List,           // exact list: basic size + allocated slots
-    CMethod,        // a C __sizeof__ taking no arguments: called directly
+    CMethod,        // the interpreter's own C __sizeof__ taking no arguments: called directly
     PythonMethod,   // anything else: called through Python after the walk
 };
 
@@ -38,10 +38,7 @@ public:
         // A small direct-mapped cache in front of the map: heaps mix a handful of types.
         CacheEntry& cached = m_cache[(reinterpret_cast<std::uintptr_t>(type) >> 4) % kCacheSize];
         if (cached.type == type) return *cached.info;
-        auto [it, added] = m_byType.try_emplace(type);
-        if (added) it->second = describe(type);
-        cached = {type, &it->second};
-        return it->second;
+        return infoOfUncached(type, cached);
     }
     std::size_t size() const { return m_types.size(); }
     PyTypeObject* type(TypeId id) const { return m_types[id.value]; }
@@ -49,6 +46,9 @@ public:
     std::string nameOf(TypeId id) const;
 
 private:
+    struct CacheEntry;
+    // Out of line: the cached path is inlined into the walk's per-object code.
+    const TypeInfo& infoOfUncached(PyTypeObject* type, CacheEntry& cached);
     TypeInfo describe(PyTypeObject* type);
 
     std::unordered_map<PyTypeObject*, TypeInfo> m_byType;

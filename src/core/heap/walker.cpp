@@ -1,10 +1,12 @@
 #include "core/heap/walker.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <vector>
 
 #include "core/common/error.h"
 #include "core/graph/object_graph.h"
+#include "core/heap/gc_header_ids.h"
 #include "core/heap/object_index.h"
 #include "core/heap/type_table.h"
 
@@ -15,6 +17,12 @@ namespace {
 using graph::NodeId;
 using graph::Root;
 using graph::RootKind;
+
+// The id of an object the caller asked to leave out: neither counted nor followed.
+constexpr std::uint32_t kExcluded = 0xfffffffeu;
+
+// GC objects traversed before their references are linked (see followReferences).
+constexpr std::size_t kBatch = 32;
 
 // Keeps the collector from running while we hold borrowed pointers; restores its state after.
 class GcPause {
@@ -30,6 +38,39 @@ private:
     bool m_wasEnabled;
 };
 
+// How many times each address occurs among some references, asked for every new node: a
+// 4096-bit filter answers most questions with one load.
+class AddressCounts {
+public:
+    void add(PyObject* obj) {
+        ++m_counts[obj];
+        m_filter[bitOf(obj) / 64] |= std::uint64_t(1) << (bitOf(obj) % 64);
+    }
+    std::int64_t count(PyObject* obj) const {
+        if (!((m_filter[bitOf(obj) / 64] >> (bitOf(obj) % 64)) & 1)) return 0;
+        auto it = m_counts.find(obj);
+        return it == m_counts.end() ? 0 : it->second;
+    }
+
+private:
+    static constexpr std::size_t kBits = 4096;
+    static std::size_t bitOf(PyObject* obj) { return (reinterpret_cast<std::uintptr_t>(obj) >> 4) % kBits; }
+
+    std::uint64_t m_filter[kBits / 64] = {};
+    std::unordered_map<PyObject*, std::int64_t> m_counts;
+};
+
+// A root found before any id is given: its object, why it is a root and its label. A frame
+// local is `held`: the frame's reference explains one of the object's references.
+struct RootRef {
+    PyObject* obj;
+    RootKind kind;
+    std::string label;
+    bool held;
+};
+
+std::uintptr_t addressOf(PyObject* obj) { return reinterpret_cast<std::uintptr_t>(obj); }
+
 class Walker {
 public:
     explicit Walker(const WalkOptions& options)
@@ -43,76 +84,127 @@ public:
         if (compat::gcIsCollecting(m_interp))
             throw common::Error("cannot snapshot the heap while the garbage collector runs");
         GcPause pause;
-        seedTracked();
-        addModuleRoots();
-        addThreadRoots();
-        followReferences();
+        collectModuleRoots();
+        collectThreadRoots();
+        buildGraph();
         sizeByPython();
         addExternalRoots();
         return finish();
     }
 
 private:
-    std::uint32_t idOf(PyObject* obj) {
-        bool inserted = false;
-        auto next = static_cast<std::uint32_t>(m_objects.size());
-        std::uint32_t id = m_index.findOrInsert(reinterpret_cast<std::uintptr_t>(obj), next, inserted);
-        if (inserted) {
-            m_objects.push_back(obj);
-            m_balance.push_back(0);
+    // Gives ids, sizes and edges. GC objects hold their ids in their headers meanwhile; every
+    // header is back to normal when this returns or throws.
+    void buildGraph() {
+        try {
+            seedTracked();
+            addRoots();
+            followReferences();
+        } catch (...) {
+            m_gcIds.restore();
+            throw;
         }
-        return id;
+        m_gcIds.restore();
     }
 
     bool excluded(PyObject* obj) const { return std::binary_search(m_exclude.begin(), m_exclude.end(), obj); }
 
-    // Ids for every tracked object, in list order. The list walk is a pointer chase; the index
-    // inserts run behind it with their slots prefetched ahead.
-    void seedTracked() {
-        std::vector<PyObject*> tracked;
-        tracked.reserve(1 << 16);
-        compat::forEachTracked(m_interp, [&](PyObject* obj) { tracked.push_back(obj); });
-        m_index = ObjectIndex(tracked.size() * 3);
-        m_objects.reserve(tracked.size() * 3);
-        m_balance.reserve(tracked.size() * 3);
-        constexpr std::size_t kLookahead = 16;
-        for (std::size_t i = 0; i < tracked.size(); ++i) {
-            if (i + kLookahead < tracked.size())
-                m_index.prefetch(reinterpret_cast<std::uintptr_t>(tracked[i + kLookahead]));
-            if (!excluded(tracked[i])) idOf(tracked[i]);
+    std::uint32_t nextId() const { return m_builder.nodeCount(); }
+
+    // How the walk met an object: as a root, or through a reference a traversal visited.
+    enum class Via { Root, Reference };
+
+    // obj's node id, making its node the first time; kExcluded for the caller's objects.
+    std::uint32_t idOf(PyObject* obj, Via via) {
+        bool gc = compat::isGcObject(obj);
+        if (gc) {
+            std::uint32_t id = GcHeaderIds::idOf(obj);
+            if (id != GcHeaderIds::kNone) return id;
+            if (!compat::isTracked(obj) && !excluded(obj) && m_gcIds.tagUntracked(obj, nextId()))
+                return addNode(obj, true);
+        }
+        return indexedIdOf(obj, gc, via);
+    }
+
+    // Objects without a GC header (and a GC object whose header cannot hold an id): by address.
+    // A non-GC object with a single reference, met through it, stays out of the index (most str,
+    // int and float objects): no other reference can lead to it, since a traversal visits the
+    // references its object owns, each once (the collector's counting relies on it too). Looking
+    // it up still finds the roots and the caller's objects.
+    std::uint32_t indexedIdOf(PyObject* obj, bool gc, Via via) {
+        if (!gc && via == Via::Reference && Py_REFCNT(obj) == 1) {
+            std::uint32_t id = m_index.find(addressOf(obj));
+            return id != ObjectIndex::kMissing ? id : addNode(obj, false);
+        }
+        bool inserted = false;
+        std::uint32_t id = m_index.findOrInsert(addressOf(obj), nextId(), inserted);
+        return inserted ? addNode(obj, gc) : id;
+    }
+
+    // The id of a queued GC object (it has one).
+    std::uint32_t queuedId(PyObject* obj) const {
+        std::uint32_t id = GcHeaderIds::idOf(obj);
+        return id != GcHeaderIds::kNone ? id : m_index.find(addressOf(obj));
+    }
+
+    // A new node: GC objects wait in the queue for their size and references; others are sized now.
+    std::uint32_t addNode(PyObject* obj, bool gc) {
+        const TypeInfo& info = m_types.infoOf(Py_TYPE(obj));
+        NodeId node = m_builder.addNode(addressOf(obj) - info.preheader);
+        m_builder.setType(node, info.id);
+        // Balance = references held minus references found; positive at the end: held from outside.
+        m_balance.push_back(Py_REFCNT(obj) - m_unrooted.count(obj));
+        if (gc) {
+            m_queue.push_back(obj);
+        } else {
+            setSize(node, obj, info);
+        }
+        return node.value;
+    }
+
+    void setSize(NodeId node, PyObject* obj, const TypeInfo& info) {
+        std::uint64_t size = 0;
+        if (nativeShallowSize(obj, info, size)) {
+            m_builder.setSize(node, size);
+        } else {
+            m_sizeLater.push_back({obj, node.value});
         }
     }
 
-    std::uint32_t labelOf(std::string text) {
-        m_rootLabels.push_back(std::move(text));
-        return static_cast<std::uint32_t>(m_rootLabels.size() - 1);
+    // Ids for every tracked object, in list order.
+    void seedTracked() {
+        std::size_t blocks = compat::allocatedBlocks();
+        m_balance.reserve(blocks);
+        m_builder.reserve(blocks, blocks);
+        m_gcIds.tagTracked(m_interp,
+                           [&](PyObject* obj) { return excluded(obj) ? kExcluded : addNode(obj, true); });
+        for (PyObject* obj : m_exclude) {
+            bool inserted = false;
+            m_index.findOrInsert(addressOf(obj), kExcluded, inserted);
+        }
     }
 
-    // Returns the root's node id, or kMissing when the object is excluded.
-    std::uint32_t addRoot(PyObject* obj, RootKind kind, std::string label) {
-        if (obj == nullptr || excluded(obj)) return ObjectIndex::kMissing;
-        std::uint32_t id = idOf(obj);
-        m_roots.push_back({NodeId(id), kind, labelOf(std::move(label))});
-        return id;
+    void addRootRef(PyObject* obj, RootKind kind, std::string label, bool held = false) {
+        if (obj != nullptr) m_rootRefs.push_back({obj, kind, std::move(label), held});
     }
 
     // Every entry of sys.modules is a module root; the builtins module is the builtins root.
-    void addModuleRoots() {
+    void collectModuleRoots() {
         PyObject* modules = compat::modulesDict(m_interp);
         PyObject* builtins = compat::builtinsDict(m_interp);
         Py_ssize_t pos = 0;
         PyObject *name, *module;
         while (modules && PyDict_Next(modules, &pos, &name, &module)) {
             bool isBuiltins = PyModule_Check(module) && PyModule_GetDict(module) == builtins;
-            addRoot(module, isBuiltins ? RootKind::Builtins : RootKind::Module, utf8Of(name));
+            addRootRef(module, isBuiltins ? RootKind::Builtins : RootKind::Module, utf8Of(name));
         }
     }
 
-    void addThreadRoots() {
+    void collectThreadRoots() {
         for (PyThreadState* t = PyInterpreterState_ThreadHead(m_interp); t; t = PyThreadState_Next(t)) {
             std::string thread = threadLabel(t);
-            for (compat::Frame* f = compat::topFrame(t); f; f = f->previous) addFrameRoots(f, thread);
-            addRoot(t->dict, RootKind::Frame, thread + " state");
+            for (compat::Frame* f = compat::topFrame(t); f; f = f->previous) collectFrameRoots(f, thread);
+            addRootRef(t->dict, RootKind::Frame, thread + " state");
         }
     }
 
@@ -126,91 +218,120 @@ private:
     // A frame's locals are references held by the frame: roots, and explained references. The
     // locals of the snapshot's own frames and every frame's evaluation stack (arguments of calls in
     // flight) are explained without being roots.
-    void addFrameRoots(compat::Frame* frame, const std::string& thread) {
+    void collectFrameRoots(compat::Frame* frame, const std::string& thread) {
         PyCodeObject* code = compat::frameCode(frame);
-        compat::forEachStackValue(frame, [&](PyObject* value) { m_unrootedRefs.push_back(value); });
+        compat::forEachStackValue(frame, [&](PyObject* value) { m_unrooted.add(value); });
         if (m_options.skipCode.count(reinterpret_cast<PyObject*>(code))) {
             for (int i = 0; i < compat::frameLocalCount(frame); ++i) {
-                if (PyObject* value = compat::frameLocal(frame, i)) m_unrootedRefs.push_back(value);
+                if (PyObject* value = compat::frameLocal(frame, i)) m_unrooted.add(value);
             }
             return;
         }
         std::string function = utf8Of(code->co_qualname) + "()";
         for (int i = 0; i < compat::frameLocalCount(frame); ++i) {
             PyObject* value = compat::frameLocal(frame, i);
+            if (value == nullptr) continue;
             std::string label =
                 thread + " > " + function + " local '" + utf8Of(compat::localName(code, i)) + "'";
-            std::uint32_t id = addRoot(value, RootKind::Frame, std::move(label));
-            if (id != ObjectIndex::kMissing) --m_balance[id];
+            addRootRef(value, RootKind::Frame, std::move(label), true);
         }
     }
 
+    std::uint32_t labelOf(std::string text) {
+        m_rootLabels.push_back(std::move(text));
+        return static_cast<std::uint32_t>(m_rootLabels.size() - 1);
+    }
+
+    void addRoots() {
+        for (RootRef& ref : m_rootRefs) {
+            std::uint32_t id = idOf(ref.obj, Via::Root);
+            if (id == kExcluded) continue;
+            m_roots.push_back({NodeId(id), ref.kind, labelOf(std::move(ref.label))});
+            if (ref.held) --m_balance[id];
+        }
+    }
+
+    // Called once per reference: the common path saves no registers, the growth path is out of line.
     static int visit(PyObject* child, void* self) {
         auto* walker = static_cast<Walker*>(self);
-        if (child != nullptr) walker->m_pending.push_back(child);
+        if (child == nullptr) return 0;
+        if (walker->m_childCount == walker->m_children.size()) walker->growChildren();
+        walker->m_children[walker->m_childCount++] = child;
         return 0;
     }
 
-    // The references of one object become edges; their hash slots are prefetched as a batch.
-    void addEdges(PyObject* obj) {
-        traverseproc traverse = Py_TYPE(obj)->tp_traverse;
-        if (traverse == nullptr || !compat::isGcObject(obj)) return;
-        m_pending.clear();
-        traverse(obj, &Walker::visit, this);
-        for (PyObject* child : m_pending) m_index.prefetch(reinterpret_cast<std::uintptr_t>(child));
-        for (PyObject* child : m_pending) {
-            if (excluded(child)) continue;
-            std::uint32_t id = idOf(child);
-            --m_balance[id];
-            m_builder.addEdge(NodeId(id));
+    [[gnu::noinline, gnu::cold]] void growChildren() {
+        m_children.resize(std::max<std::size_t>(1024, 2 * m_children.size()));
+    }
+
+    // Breadth-first over the GC objects in id order, a batch at a time: objects found while
+    // handling one get the next ids, and those that are GC objects join the queue. A batch is
+    // traversed before any of its references is linked, so that their memory arrives meanwhile.
+    void followReferences() {
+        for (std::size_t first = 0, end = 0; first < m_queue.size(); first = end) {
+            end = std::min(first + kBatch, m_queue.size());
+            prefetchQueue(end);
+            traverseBatch(first, end);
+            linkBatch(first, end);
         }
     }
 
-    // Breadth-first over ids: objects found while handling node i get ids after the current end.
-    void followReferences() {
-        constexpr std::uint32_t kLookahead = 8;
-        m_builder.reserve(m_objects.capacity(), m_objects.capacity() * 2);
-        for (std::uint32_t i = 0; i < m_objects.size(); ++i) {
-            // Two-stage prefetch: the object itself far ahead, what its traversal reads nearer.
-            if (i + 2 * kLookahead < m_objects.size()) __builtin_prefetch(m_objects[i + 2 * kLookahead]);
-            if (i + kLookahead < m_objects.size()) compat::prefetchContents(m_objects[i + kLookahead]);
-            PyObject* obj = m_objects[i];
-            const TypeInfo& info = m_types.infoOf(Py_TYPE(obj));
-            NodeId node = m_builder.addNode(reinterpret_cast<std::uintptr_t>(obj) - info.preheader);
-            m_builder.setType(node, info.id);
-            std::uint64_t size = 0;
-            if (nativeShallowSize(obj, info, size)) {
-                m_builder.setSize(node, size);
-            } else {
-                m_sizeLater.push_back(i);
+    // Two stages: the objects of the next batch but one, and what the next batch's traversal reads
+    // (its objects arrived during this batch).
+    void prefetchQueue(std::size_t end) {
+        std::size_t size = m_queue.size();
+        for (std::size_t i = end + kBatch; i < std::min(end + 2 * kBatch, size); ++i)
+            __builtin_prefetch(m_queue[i]);
+        for (std::size_t i = end; i < std::min(end + kBatch, size); ++i) compat::prefetchContents(m_queue[i]);
+    }
+
+    // Collects the batch's references and starts loading what linking them reads: each child's
+    // header, and its index slot in case it has no GC header.
+    void traverseBatch(std::size_t first, std::size_t end) {
+        m_childCount = 0;
+        m_childrenEnd.clear();
+        for (std::size_t i = first; i < end; ++i) {
+            PyObject* obj = m_queue[i];
+            std::size_t start = m_childCount;
+            if (traverseproc traverse = Py_TYPE(obj)->tp_traverse) traverse(obj, &Walker::visit, this);
+            for (std::size_t c = start; c < m_childCount; ++c) {
+                __builtin_prefetch(m_children[c]);
+                m_index.prefetch(addressOf(m_children[c]));
             }
-            // Balance = references held minus references found; positive at the end: held from outside.
-            m_balance[i] += Py_REFCNT(obj);
-            m_builder.beginEdges(node);
-            addEdges(obj);
+            m_childrenEnd.push_back(m_childCount);
         }
+    }
+
+    void linkBatch(std::size_t first, std::size_t end) {
+        std::size_t child = 0;
+        for (std::size_t i = first; i < end; ++i) {
+            PyObject* obj = m_queue[i];
+            NodeId node(queuedId(obj));
+            setSize(node, obj, m_types.infoOf(Py_TYPE(obj)));
+            m_builder.beginEdges(node);
+            for (; child < m_childrenEnd[i - first]; ++child) link(m_children[child]);
+        }
+    }
+
+    void link(PyObject* child) {
+        std::uint32_t id = idOf(child, Via::Reference);
+        if (id == kExcluded) return;
+        --m_balance[id];
+        m_builder.addEdge(NodeId(id));
     }
 
     void sizeByPython() {
-        for (std::uint32_t i : m_sizeLater) {
-            PyObject* obj = m_objects[i];
-            m_builder.setSize(NodeId(i), pythonShallowSize(obj, m_types.infoOf(Py_TYPE(obj))));
+        for (auto [obj, id] : m_sizeLater) {
+            m_builder.setSize(NodeId(id), pythonShallowSize(obj, m_types.infoOf(Py_TYPE(obj))));
         }
     }
 
     // Held from outside the heap (C globals, the interpreter, the caller's stack): more references
     // than the heap and the frames explain.
     void addExternalRoots() {
-        // Compared by address only: a stale stack slot is never followed.
-        for (PyObject* ref : m_unrootedRefs) {
-            std::uint32_t id = m_index.find(reinterpret_cast<std::uintptr_t>(ref));
-            if (id != ObjectIndex::kMissing) --m_balance[id];
-        }
         std::uint32_t label = labelOf("<held outside the heap>");
-        for (std::uint32_t i = 0; i < m_objects.size(); ++i) {
-            if (m_balance[i] > 0) {
-                m_roots.push_back({NodeId(i), RootKind::External, label});
-            }
+        for (std::uint32_t i = 0; i < m_balance.size(); ++i) {
+            if (m_balance[i] > 0) m_roots.push_back({NodeId(i), RootKind::External, label});
         }
     }
 
@@ -231,13 +352,17 @@ private:
 
     const WalkOptions& m_options;
     PyInterpreterState* m_interp;
+    std::vector<PyObject*> m_exclude;  // sorted
+    std::vector<RootRef> m_rootRefs;
+    AddressCounts m_unrooted;  // references explained but not roots (see collectFrameRoots)
+    GcHeaderIds m_gcIds;
     ObjectIndex m_index;
-    std::vector<PyObject*> m_objects;       // node id -> object, also the breadth-first queue
-    std::vector<PyObject*> m_exclude;       // sorted
-    std::vector<PyObject*> m_pending;       // references of the object being handled
-    std::vector<PyObject*> m_unrootedRefs;  // references explained but not roots (see addFrameRoots)
-    std::vector<std::int64_t> m_balance;    // node id -> refcount minus references found
-    std::vector<std::uint32_t> m_sizeLater;
+    std::vector<PyObject*> m_queue;     // GC nodes in id order: the breadth-first queue
+    std::vector<PyObject*> m_children;  // [0, m_childCount): references of the batch, in order
+    std::size_t m_childCount = 0;
+    std::vector<std::size_t> m_childrenEnd;  // per object of the batch: its end in m_children
+    std::vector<std::int64_t> m_balance;     // node id -> refcount minus references found
+    std::vector<std::pair<PyObject*, std::uint32_t>> m_sizeLater;  // (object, node id)
     std::vector<Root> m_roots;
     std::vector<std::string> m_rootLabels;
     TypeTable m_types;
