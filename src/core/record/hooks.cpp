@@ -54,11 +54,6 @@ bool sampleAllocation(std::size_t size) {
     return t_sampler.sampler.shouldSample(size);
 }
 
-// Sampled mode's common case: the sampler is current and no sample point is reached.
-inline bool passesSampler(std::size_t size) {
-    return t_sampler.generation == Session::generation() && t_sampler.sampler.countDown(size);
-}
-
 // Cheap filters run before anything else: in sampled mode most events stop here.
 inline bool wantsAlloc(std::size_t size) { return Session::sampleBytes() == 0 || sampleAllocation(size); }
 inline bool wantsFree(void* address) {
@@ -135,9 +130,20 @@ template <int Domain, typename Allocate>
     return address;
 }
 
-// Sampled mode, past the common case: a new session's sampler, or a sample point reached.
+// Sampled mode's common case, tested first: a small block (it cannot reach another domain's
+// hook), this thread's sampler set up for the current session, and no sample point reached.
+// Samplers are set up only in sampled mode, so every other case takes the long way.
+template <int Domain>
+inline bool passesSampler(std::size_t size) {
+    return (Domain == PYMEM_DOMAIN_RAW || size <= kSmallRequest) && t_sampler.generation == Session::generation() &&
+           t_sampler.sampler.countDown(size);
+}
+
 template <int Domain, typename Allocate>
-[[gnu::noinline]] void* allocateAtSamplePoint(std::size_t size, Allocate allocate) {
+[[gnu::noinline]] void* allocateSlowly(std::size_t size, Allocate allocate) {
+    if (!Session::recording()) return allocate();
+    if (!sampledBeforehand<Domain>(size)) return allocateRecorded<Domain>(size, false, allocate);
+    // A small block in sampled mode: a sampler new to this session, or a sample point reached.
     bool chosen = true;
     if (t_sampler.generation != Session::generation()) {
         configureSampler();
@@ -150,10 +156,8 @@ template <int Domain, typename Allocate>
 
 template <int Domain, typename Allocate>
 inline void* allocate(std::size_t size, Allocate allocate) {
-    if (t_inRecorder || !Session::recording()) return allocate();
-    if (!sampledBeforehand<Domain>(size)) return allocateRecorded<Domain>(size, false, allocate);
-    if (passesSampler(size)) return allocate();
-    return allocateAtSamplePoint<Domain>(size, allocate);
+    if (t_inRecorder || passesSampler<Domain>(size)) return allocate();
+    return allocateSlowly<Domain>(size, allocate);
 }
 
 template <int Domain>
