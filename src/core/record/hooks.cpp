@@ -206,8 +206,9 @@ template <int Domain>
 template <int Domain>
 void hookFree(void*, void* address) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
-    // In sampled mode almost every free stops here, at a filter lookup.
-    if (t_inRecorder || !Session::recording() || !wantsFree(address)) return previous.free(previous.ctx, address);
+    // In sampled mode almost every free stops here, at the filter lookup (tested before the
+    // recording flag: an address that was never sampled passes through either way).
+    if (t_inRecorder || !wantsFree(address) || !Session::recording()) return previous.free(previous.ctx, address);
     freeRecorded<Domain>(address);
 }
 
