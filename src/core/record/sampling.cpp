@@ -1,5 +1,6 @@
 #include "core/record/sampling.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -30,23 +31,18 @@ SampledAddresses::SampledAddresses() { clear(); }
 
 void SampledAddresses::insert(std::uintptr_t address) {
     lock();
-    if (m_live.insert(address).second) {
-        auto& counter = m_counters[bucketOf(address)];
-        const std::uint8_t value = counter.load(std::memory_order_relaxed);
-        // A saturated counter stays saturated: the bucket then always consults the exact set.
-        if (value != UINT8_MAX) counter.store(value + 1, std::memory_order_relaxed);
-    }
+    const std::size_t bucket = bucketOf(address);
+    if (m_live.insert(address).second && m_counts[bucket]++ == 0)
+        m_present[bucket / 64].fetch_or(std::uint64_t{1} << (bucket % 64), std::memory_order_relaxed);
     unlock();
 }
 
 bool SampledAddresses::erase(std::uintptr_t address) {
     lock();
+    const std::size_t bucket = bucketOf(address);
     const bool found = m_live.erase(address) != 0;
-    if (found) {
-        auto& counter = m_counters[bucketOf(address)];
-        const std::uint8_t value = counter.load(std::memory_order_relaxed);
-        if (value != UINT8_MAX) counter.store(value - 1, std::memory_order_relaxed);
-    }
+    if (found && --m_counts[bucket] == 0)
+        m_present[bucket / 64].fetch_and(~(std::uint64_t{1} << (bucket % 64)), std::memory_order_relaxed);
     unlock();
     return found;
 }
@@ -54,7 +50,8 @@ bool SampledAddresses::erase(std::uintptr_t address) {
 void SampledAddresses::clear() {
     lock();
     m_live.clear();
-    for (auto& counter : m_counters) counter.store(0, std::memory_order_relaxed);
+    std::fill(m_counts.begin(), m_counts.end(), 0);
+    for (auto& bits : m_present) bits.store(0, std::memory_order_relaxed);
     unlock();
 }
 

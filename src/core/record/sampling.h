@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <unordered_set>
+#include <vector>
 
 namespace memhound::record {
 
@@ -37,16 +38,18 @@ private:
     std::uint64_t m_state = 1;
 };
 
-// The live sampled addresses, shared by all threads. A counting filter (one counter per hash
-// bucket, read without locks) answers "certainly not sampled" for almost every free; only a
-// possible hit takes the spin lock and consults the exact set.
+// The live sampled addresses, shared by all threads. A filter of one bit per hash bucket (set
+// while the bucket holds a live sampled address, read without locks) answers "certainly not
+// sampled" for almost every free; only a possible hit takes the spin lock and consults the
+// exact set. The per-bucket counts behind the bits are kept under the lock.
 class SampledAddresses {
 public:
     SampledAddresses();
     void insert(std::uintptr_t address);
     // False when the address is certainly not sampled (no lock taken).
     bool mayContain(std::uintptr_t address) const {
-        return m_counters[bucketOf(address)].load(std::memory_order_relaxed) != 0;
+        const std::size_t bucket = bucketOf(address);
+        return (m_present[bucket / 64].load(std::memory_order_relaxed) >> (bucket % 64)) & 1;
     }
     // Removes the address if it was sampled; true when it was.
     bool erase(std::uintptr_t address);
@@ -56,18 +59,20 @@ public:
     void unlock();
 
 private:
-    // 64 KiB of counters: small enough to stay in cache next to the allocator's own data.
     static constexpr int kBucketBits = 16;
     static constexpr std::size_t kBuckets = std::size_t{1} << kBucketBits;
     static std::size_t bucketOf(std::uintptr_t address) {
         return static_cast<std::size_t>((address >> 4) * 0x9e3779b97f4a7c15ULL >> (64 - kBucketBits));
     }
 
-    // Inline, not behind a pointer: a free's check is then one load from the session's address.
-    std::array<std::atomic<std::uint8_t>, kBuckets> m_counters;
+    // 8 KiB of bits: it stays in the first-level cache beside the allocator's own data. Inline,
+    // not behind a pointer: a free's check is one load from the session's address.
+    std::array<std::atomic<std::uint64_t>, kBuckets / 64> m_present;
     std::atomic_flag m_lock = ATOMIC_FLAG_INIT;
-    // Exact set of live sampled addresses; guarded by m_lock, touched by any allocating thread.
+    // Guarded by m_lock, touched by any allocating thread: the exact set of live sampled
+    // addresses, and how many of them fall in each bucket.
     std::unordered_set<std::uintptr_t> m_live;
+    std::vector<std::uint32_t> m_counts = std::vector<std::uint32_t>(kBuckets);
 };
 
 }  // namespace memhound::record
