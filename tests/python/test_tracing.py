@@ -397,7 +397,8 @@ def test_tracker_misuse_raises_usage_errors(tmp_path: Path) -> None:
 
 
 # 200-byte objects come from pymalloc itself and are sampled before they are allocated; 4 KiB
-# objects pymalloc takes from the raw domain, and they are sampled once, under the guard.
+# objects pymalloc takes from the raw domain, and they are sampled once, under the guard. One
+# sample per 16 KiB gives 2,000-5,000 samples here: the estimate's noise is about 2%.
 @pytest.mark.parametrize(
     ("payload", "count"), [(200, 150000), (4096, 20000)], ids=["small", "large"]
 )
@@ -413,16 +414,17 @@ def test_sampled_mode_estimates_true_totals(tmp_path: Path, payload: int, count:
     )
     output = tmp_path / "capture.bin"
     assert (
-        memhound("run", "--sample-bytes", "65536", "-o", str(output), str(script)).returncode == 0
+        memhound("run", "--sample-bytes", "16384", "-o", str(output), str(script)).returncode == 0
     )
     capture = read_capture(output)
     assert capture.header["mode"] == "sampled"
-    assert capture.header["sample_bytes"] == 65536
-    true_bytes = count * (payload + 33)  # bytes objects: payload plus object header
+    assert capture.header["sample_bytes"] == 16384
+    # The bytes objects (payload plus object header) and the list holding them.
+    true_bytes = count * (payload + 33) + count * 8
     estimate = site_bytes(capture, "leaks", script, line_of(script, "# ALLOCATE"))
     assert abs(estimate - true_bytes) < 0.15 * true_bytes, (estimate, true_bytes)
-    # A sample, not every allocation: one per 64 KiB allocated, on average.
-    assert capture.event_count < 4 * true_bytes / 65536
+    # A sample, not every allocation.
+    assert capture.event_count < count / 2
 
 
 SINGLE_THREAD_WORKLOAD = """
