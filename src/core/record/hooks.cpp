@@ -106,15 +106,22 @@ constexpr common::Allocator kAllocatorOf = static_cast<common::Allocator>(Domain
 
 // The hooks keep their common case short (in sampled mode nearly every call is one): the
 // recording itself sits in separate functions, so the fast path saves no registers.
+
 // pymalloc serves requests up to this many bytes itself and hands larger ones to the raw domain
 // (smaller ones too, but only when it cannot get memory for a new arena).
 constexpr std::size_t kSmallRequest = 512;
 
-// In sampled mode a block that cannot reach another domain's hook (any raw block, a small request
-// to pymalloc) is sampled before it is allocated: most calls then go straight on, unguarded.
+// Whether a block cannot reach another domain's hook: any raw block, a small request to pymalloc.
+template <int Domain>
+constexpr bool staysInDomain(std::size_t size) {
+    return Domain == PYMEM_DOMAIN_RAW || size <= kSmallRequest;
+}
+
+// In sampled mode a block that stays in its domain is sampled before it is allocated: most calls
+// then go straight on, unguarded.
 template <int Domain>
 inline bool sampledBeforehand(std::size_t size) {
-    return Session::sampleBytes() != 0 && (Domain == PYMEM_DOMAIN_RAW || size <= kSmallRequest);
+    return Session::sampleBytes() != 0 && staysInDomain<Domain>(size);
 }
 
 // Allocates under the guard, which makes our hooks pass through both the allocations our
@@ -130,12 +137,12 @@ template <int Domain, typename Allocate>
     return address;
 }
 
-// Sampled mode's common case, tested first: a small block (it cannot reach another domain's
-// hook), this thread's sampler set up for the current session, and no sample point reached.
-// Samplers are set up only in sampled mode, so every other case takes the long way.
+// Sampled mode's common case, tested first: a block that stays in its domain, this thread's
+// sampler set up for the current session, and no sample point reached. Samplers are set up only
+// in sampled mode, so every other case takes the long way.
 template <int Domain>
 inline bool passesSampler(std::size_t size) {
-    return (Domain == PYMEM_DOMAIN_RAW || size <= kSmallRequest) && t_sampler.generation == Session::generation() &&
+    return staysInDomain<Domain>(size) && t_sampler.generation == Session::generation() &&
            t_sampler.sampler.countDown(size);
 }
 
@@ -143,11 +150,11 @@ template <int Domain, typename Allocate>
 [[gnu::noinline]] void* allocateSlowly(std::size_t size, Allocate allocate) {
     if (!Session::recording()) return allocate();
     if (!sampledBeforehand<Domain>(size)) return allocateRecorded<Domain>(size, false, allocate);
-    // A small block in sampled mode: a sampler new to this session, or a sample point reached.
+    // A small block in sampled mode: a sampler new to this session (passesSampler counted
+    // nothing), or a sample point reached (already counted).
     bool chosen = true;
     if (t_sampler.generation != Session::generation()) {
-        configureSampler();
-        chosen = t_sampler.sampler.shouldSample(size);
+        chosen = sampleAllocation(size);
     } else {
         t_sampler.sampler.restart();
     }

@@ -7,14 +7,14 @@ option, a unit of work that raises).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import TYPE_CHECKING
 
 from memhound._errors import UsageError
-from memhound._leaks._defaults import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
-
-if TYPE_CHECKING:
-    from memhound._leaks._model import LeakReport
+from memhound._leaks import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
+from memhound._leaks._model import LeakReport
+from memhound._leaks._render import render_text
+from memhound._leaks._target import resolve_target
 
 LEAKS_FOUND = 1
 
@@ -66,9 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # The detector loads only for this command, not for every `memhound` start-up.
-    from memhound._leaks._detect import check_leaks
-    from memhound._leaks._target import resolve_target
+    from memhound._leaks._detect import check_leaks  # loads the detector only for this command
 
     unit = resolve_target(args.target)
     report = check_leaks(
@@ -79,14 +77,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(report: LeakReport, json_path: str | None) -> None:
-    import json
-
     if json_path == "-":
         json.dump(report.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    from memhound._leaks._render import render_text
-
     print(render_text(report))
     if json_path:
         try:
