@@ -230,7 +230,7 @@ void Session::flush() {
 
 void Session::finishWriter() {
     if (!m_writer) return;
-    m_writer->finish(SequenceCounter::frontier() - 1);
+    m_writer->finish();
     m_writer.reset();
 }
 

@@ -1,12 +1,12 @@
 #include "core/record/writer_thread.h"
 
-#include "core/record/sequence.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <span>
+
+#include "core/record/sequence.h"
 
 namespace memhound::record {
 namespace {
@@ -40,7 +40,7 @@ WriterThread::WriterThread(std::unique_ptr<format::CaptureWriter> writer, std::f
 }
 
 WriterThread::~WriterThread() {
-    if (m_thread.joinable()) finish(SequenceCounter::frontier() - 1);
+    if (m_thread.joinable()) finish();
     if (m_statmFd >= 0) close(m_statmFd);
 }
 
@@ -66,7 +66,7 @@ void WriterThread::drain() {
     m_progress.wait(lock, [&] { return m_written >= target || !m_thread.joinable(); });
 }
 
-void WriterThread::finish(std::uint64_t lastSeq) {
+void WriterThread::finish() {
     {
         std::lock_guard lock(m_mutex);
         m_stopping = true;
@@ -74,7 +74,7 @@ void WriterThread::finish(std::uint64_t lastSeq) {
     m_wake.notify_one();
     if (m_thread.joinable()) m_thread.join();
     sampleIfDue(true);
-    m_writer->finish(format::Trailer{lastSeq, wallClockNs()});
+    m_writer->finish(format::Trailer{SequenceCounter::frontier() - 1, wallClockNs()});
     if (m_writer->failed() && !m_failed.exchange(true)) m_onFailure(m_writer->error());
 }
 

@@ -42,8 +42,9 @@ public:
     EventBuffer exchange(Batch&& batch);
     // Returns when every batch queued so far has been written.
     void drain();
-    // Writes everything queued, then the trailer, closes the file and joins the thread.
-    void finish(std::uint64_t lastSeq);
+    // Writes everything queued, a last sample, then the trailer (with the last number handed
+    // out), closes the file and joins the thread.
+    void finish();
     bool failed() const { return m_failed.load(std::memory_order_relaxed); }
 
     // fork(): the forking thread holds the mutex across fork(); in the child the thread does not
