@@ -59,10 +59,7 @@ public:
     std::uint64_t takeFreed(std::size_t k) {
         const std::size_t at = m_end - k;
         const std::uint64_t address = m_addresses[at];
-        if (k > 1) {  // the newest (k = 1, the usual case) needs no move
-            std::memmove(&m_addresses[at], &m_addresses[at + 1], (k - 1) * sizeof(std::uint64_t));
-            std::memmove(&m_keys[at], &m_keys[at + 1], (k - 1) * sizeof(std::uint32_t));
-        }
+        if (k > 1) moveEntries(at, at + 1, k - 1);  // the newest (k = 1, the usual case) needs no move
         --m_end;
         return address;
     }
@@ -87,10 +84,15 @@ private:
 
     void slideToStart() {
         const unsigned count = freedCount();
-        std::memmove(&m_addresses[0], &m_addresses[m_begin], count * sizeof(std::uint64_t));
-        std::memmove(&m_keys[0], &m_keys[m_begin], count * sizeof(std::uint32_t));
+        moveEntries(0, m_begin, count);
         m_begin = 0;
         m_end = count;
+    }
+
+    // Moves `count` entries (addresses and keys together) from slot `from` to slot `to`.
+    void moveEntries(std::size_t to, std::size_t from, std::size_t count) {
+        std::memmove(&m_addresses[to], &m_addresses[from], count * sizeof(std::uint64_t));
+        std::memmove(&m_keys[to], &m_keys[from], count * sizeof(std::uint32_t));
     }
 
     // Bit i set when the key of window entry i equals key (bits past the window included).
