@@ -8,21 +8,17 @@ interpreter teardown.
 from __future__ import annotations
 
 import argparse
+import json
 import runpy
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from memhound import _program
 from memhound._errors import UsageError
 from memhound._program import add_program_arguments, check_program, program_from_args, run_program
-
-if TYPE_CHECKING:
-    from memhound._snapshot import Snapshot
-
-# The heap walker (memhound._snapshot) is imported inside the functions that use it, so that every
-# other `memhound` command starts without loading it.
+from memhound._snapshot import Snapshot, own_code, snapshot
 
 DESCRIPTION = """\
 Runs a Python program (a script, -m module or -c code, with its arguments) as `python` would.
@@ -52,10 +48,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    from memhound._snapshot import snapshot
-
     program = program_from_args(args)
     check_program(program)
     reports: list[dict[str, Any]] = []
@@ -82,8 +74,6 @@ def _program_end_hook(report: Callable[[], None]) -> Iterator[None]:
     """Calls `report` right after the program's code runs, inside runpy (script, -m) or
     memhound._program's exec (-c), where the program's namespace is still alive: paths are
     labelled from live objects, so the report is made there too."""
-    from memhound._snapshot import own_code
-
     original_run_code = runpy._run_code  # type: ignore[attr-defined]
 
     def snapshot_after(run: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,6 +7,7 @@ import sys
 
 from memhound._capture import read_capture, truncation_warning
 from memhound._core import TEMPORARY_WITHIN
+from memhound.report import capture_info, dumps, render_sites, sites_document, trim_rows
 
 DESCRIPTION = f"""\
 Reads a capture written by `memhound run` (or memhound.Tracker) and prints the allocation
@@ -53,9 +54,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # The renderers load only for this command, not for every `memhound` start-up.
-    from memhound.report import capture_info, dumps, render_sites, sites_document, trim_rows
-
     capture = read_capture(args.file)
     warning = truncation_warning(capture, args.file)
     if warning:

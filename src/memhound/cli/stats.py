@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from memhound._capture import read_capture, truncation_warning
+from memhound.report import capture_info, dumps, render_stats, stats_document, trim_rows
 
 DESCRIPTION = """\
 Summarises a capture: how many allocations and frees, how many bytes, the traced peak,
@@ -26,9 +27,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # The renderers load only for this command, not for every `memhound` start-up.
-    from memhound.report import capture_info, dumps, render_stats, stats_document, trim_rows
-
     capture = read_capture(args.file)
     warning = truncation_warning(capture, args.file)
     if warning:
