@@ -68,18 +68,16 @@ inline ThreadRecorder* recorderOf(Session& session, PyThreadState* running) {
     return session.recorderFor(running);
 }
 
-void recordAlloc(common::Allocator kind, void* address, std::size_t size) {
-    Session& session = Session::instance();
-    if (Session::sampleBytes() != 0) session.sampled().insert(reinterpret_cast<std::uintptr_t>(address));
+// Inlined into each hook that records: the common case runs without a further call.
+[[gnu::always_inline]] inline void recordAlloc(common::Allocator kind, void* address, std::size_t size) {
+    const auto at = reinterpret_cast<std::uint64_t>(address);
+    if (Session::sampleBytes() != 0) Session::instance().sampled().insert(at);
     PyThreadState* running = compat::gilHolder();
-    RawEvent event{reinterpret_cast<std::uint64_t>(address), size, 0, 0, EventKind::Alloc, kind, 0};
-    if (ThreadRecorder* recorder = recorderOf(session, running)) {
-        event.stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions()).value;
-        event.seq = recorder->nextSeq();
-        recorder->push(event);
-        return;
-    }
-    session.recordWithoutGil(event);
+    ThreadRecorder* recorder = recorderOf(Session::instance(), running);
+    if (recorder == nullptr) [[unlikely]]
+        return Session::instance().recordWithoutGil(RawEvent{at, size, 0, 0, EventKind::Alloc, kind, 0});
+    const common::StackId stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions());
+    recorder->push(EventKind::Alloc, kind, at, size, stack, recorder->nextSeq());
 }
 
 // A number for an event of the calling thread: from its block when it holds the GIL.
@@ -89,16 +87,13 @@ std::uint64_t seqForCaller() {
 }
 
 // seq is the event's sequence number when already taken (realloc), else 0.
-void recordFree(common::Allocator kind, void* address, std::uint64_t seq) {
-    Session& session = Session::instance();
-    if (Session::sampleBytes() != 0 && !session.sampled().erase(reinterpret_cast<std::uintptr_t>(address))) return;
-    RawEvent event{reinterpret_cast<std::uint64_t>(address), 0, seq, 0, EventKind::Free, kind, 0};
-    if (ThreadRecorder* recorder = recorderOf(session, compat::gilHolder())) {
-        if (event.seq == 0) event.seq = recorder->nextSeq();
-        recorder->push(event);
-        return;
-    }
-    session.recordWithoutGil(event);
+[[gnu::always_inline]] inline void recordFree(common::Allocator kind, void* address, std::uint64_t seq) {
+    const auto at = reinterpret_cast<std::uint64_t>(address);
+    if (Session::sampleBytes() != 0 && !Session::instance().sampled().erase(at)) return;
+    ThreadRecorder* recorder = recorderOf(Session::instance(), compat::gilHolder());
+    if (recorder == nullptr) [[unlikely]]
+        return Session::instance().recordWithoutGil(RawEvent{at, 0, seq, 0, EventKind::Free, kind, 0});
+    recorder->push(EventKind::Free, kind, at, 0, common::StackId{0}, seq != 0 ? seq : recorder->nextSeq());
 }
 
 template <int Domain>
@@ -128,7 +123,7 @@ inline bool sampledBeforehand(std::size_t size) {
 // recording makes and the raw blocks pymalloc takes for large requests (recorded here, once).
 // `chosen`: the sampling decision was made beforehand; otherwise it is made now.
 template <int Domain, typename Allocate>
-[[gnu::noinline]] void* allocateRecorded(std::size_t size, bool chosen, Allocate allocate) {
+[[gnu::always_inline]] inline void* allocateRecorded(std::size_t size, bool chosen, Allocate allocate) {
     t_inRecorder = true;
     void* address = allocate();
     if (address != nullptr && Session::recording() && (chosen || wantsAlloc(size)))
@@ -146,19 +141,23 @@ inline bool passesSampler(std::size_t size) {
            t_sampler.sampler.countDown(size);
 }
 
+// Full mode records every block (chosen). In sampled mode a small block was either met by a
+// sampler new to this session (passesSampler counted nothing) or reached a sample point
+// (already counted); a block that may leave its domain is sampled after it is allocated.
 template <int Domain, typename Allocate>
 [[gnu::noinline]] void* allocateSlowly(std::size_t size, Allocate allocate) {
     if (!Session::recording()) return allocate();
-    if (!sampledBeforehand<Domain>(size)) return allocateRecorded<Domain>(size, false, allocate);
-    // A small block in sampled mode: a sampler new to this session (passesSampler counted
-    // nothing), or a sample point reached (already counted).
-    bool chosen = true;
-    if (t_sampler.generation != Session::generation()) {
-        chosen = sampleAllocation(size);
-    } else {
-        t_sampler.sampler.restart();
+    bool chosen = Session::sampleBytes() == 0;
+    if (sampledBeforehand<Domain>(size)) {
+        if (t_sampler.generation != Session::generation()) {
+            chosen = sampleAllocation(size);
+        } else {
+            t_sampler.sampler.restart();
+            chosen = true;
+        }
+        if (!chosen) return allocate();
     }
-    return chosen ? allocateRecorded<Domain>(size, true, allocate) : allocate();
+    return allocateRecorded<Domain>(size, chosen, allocate);
 }
 
 template <int Domain, typename Allocate>

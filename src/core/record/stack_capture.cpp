@@ -3,6 +3,7 @@
 #include "core/record/stack_capture.h"
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 
 #include "core/format/records.h"
@@ -30,8 +31,9 @@ common::StackId StackCapture::capture(PyThreadState* tstate, bool depthTracked, 
         return common::StackId{0};
     }
     if (depthTracked && sameTopFrame(top)) {
-        refreshOffset(m_entries.back(), definitions);
-        return m_entries.back().node;
+        Entry& entry = m_entries.back();
+        refreshOffset(entry, definitions);
+        return entry.node;
     }
     if (!(depthTracked && captureIncremental(top, definitions))) captureFull(top, definitions);
     return m_entries.back().node;
@@ -83,51 +85,42 @@ void StackCapture::captureFull(compat::Frame* top, std::string& definitions) {
 
 void StackCapture::pushScratchFrames(std::string& definitions) {
     for (auto it = m_scratch.rbegin(); it != m_scratch.rend(); ++it) {
-        Entry entry{*it, compat::frameCode(*it), {}, compat::instructionOffset(*it), {}, {}};
-        entry.node = nodeOf(m_entries.size(), entry.code, entry.offset, entry.codeId, definitions);
+        const common::StackId parent = m_entries.empty() ? common::StackId{0} : m_entries.back().node;
+        Entry entry{*it, compat::frameCode(*it), nullptr, parent, compat::instructionOffset(*it), {}};
+        resolveNode(entry, definitions);
         m_entries.push_back(entry);
     }
 }
 
-void StackCapture::refreshOffset(Entry& entry, std::string& definitions) {
-    const int offset = compat::instructionOffset(entry.frame);
-    if (offset == entry.offset) return;
-    entry.offset = offset;
-    const auto index = static_cast<std::size_t>(&entry - m_entries.data());
-    entry.node = nodeOf(index, entry.code, offset, entry.codeId, definitions);
-}
-
-common::StackId StackCapture::nodeOf(std::size_t index, PyCodeObject* code, int offset, common::CodeId& codeId,
-                                     std::string& definitions) {
-    CalleeMemory& memory = index == 0 ? m_outermost : m_entries[index - 1].callees;
-    const common::StackId parent = parentOf(index);
-    if (!memory.matches(parent, code)) memory.reset(parent, code, internCode(code, definitions));
-    codeId = memory.codeId;
-    common::StackId node = memory.nodeAt(offset);
-    if (node.value == 0) {
-        node = internNode(parent, codeId, offset, definitions);
-        memory.remember(offset, node);
+void StackCapture::resolveNode(Entry& entry, std::string& definitions) {
+    CalleeNodes* nodes = entry.nodes;
+    if (nodes == nullptr || !nodes->matches(entry.parent, entry.code))
+        nodes = entry.nodes = &calleeSlot(entry.parent, entry.code, definitions);
+    entry.node = nodes->nodeAt(entry.offset);
+    if (entry.node.value == 0) {
+        entry.node = internNode(entry.parent, nodes->codeId, entry.offset, definitions);
+        nodes->remember(entry.offset, entry.node);
     }
-    return node;
 }
 
-common::StackId StackCapture::parentOf(std::size_t index) const {
-    return index == 0 ? common::StackId{0} : m_entries[index - 1].node;
+StackCapture::CalleeNodes& StackCapture::calleeSlot(common::StackId parent, PyCodeObject* code,
+                                                     std::string& definitions) {
+    const std::uint64_t mixed = (reinterpret_cast<std::uintptr_t>(code) >> 4) * 0x9E3779B97F4A7C15ull ^
+                                std::uint64_t{parent.value} * 0xC2B2AE3D27D4EB4Full;
+    CalleeNodes& slot = m_callees[mixed >> (64 - std::countr_zero(kCalleeSlots))];
+    if (!slot.matches(parent, code)) slot = CalleeNodes{parent, internCode(code, definitions), code, {}};
+    return slot;
 }
 
 common::StackId StackCapture::internNode(common::StackId parent, common::CodeId code, int offset,
                                          std::string& definitions) {
     const NodeKey key{parent.value, code.value, offset};
-    const std::uint32_t mixed = parent.value * 0x9E3779B1u + code.value * 0x85EBCA77u + static_cast<std::uint32_t>(offset) * 0xC2B2AE3Du;
-    RecentNode& recent = m_recentNodes[mixed >> 22];
-    if (recent.id != 0 && recent.key == key) return common::StackId{recent.id};
     std::uint32_t id = m_nodes.find(key);
     if (id == 0) {
         id = g_nextNodeId.fetch_add(1, std::memory_order_relaxed);
         m_nodes.insert(key, id);
         format::encodeStackNode(definitions, format::StackNodeRecord{common::StackId{id}, parent, code, offset});
     }
-    recent = RecentNode{key, id};
     return common::StackId{id};
 }
 
@@ -146,11 +139,10 @@ common::CodeId StackCapture::internCode(PyCodeObject* code, std::string& definit
 
 void StackCapture::reset() {
     m_entries.clear();
-    m_outermost = CalleeMemory{};
+    m_callees.fill(CalleeNodes{});
     m_depth = m_valid = 0;
     m_codes.clear();
     m_nodes.clear();
-    m_recentNodes.fill(RecentNode{});
 }
 
 std::vector<PyCodeObject*> StackCapture::takeCodeRefs() {

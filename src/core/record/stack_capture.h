@@ -39,45 +39,40 @@ public:
     std::vector<PyCodeObject*> takeCodeRefs();
 
 private:
-    // What a frame remembers of the frames it calls: the last callee's code and its nodes by
-    // offset (direct-mapped). A loop calling the same function, which allocates at the same few
-    // places, then finds every node without a table lookup, though each call is a new frame; so
-    // does a loop body allocating at several places (seven in a list comprehension is common).
-    struct CalleeMemory {
+    // The nodes of one code's frames called from one parent node, by instruction offset
+    // (direct-mapped). Every call of that code from that node shares them, so a loop calling a
+    // function, or a function whose callees take turns, finds its nodes without a table lookup.
+    struct CalleeNodes {
         static constexpr std::size_t kWays = 16;
-        common::StackId parent;  // the caller's node that these nodes hang from
-        PyCodeObject* code = nullptr;
+        struct Way {
+            int offset = 0;
+            common::StackId node;  // 0 = empty
+        };
+        common::StackId parent;
         common::CodeId codeId;
-        std::array<int, kWays> offsets{};
-        std::array<common::StackId, kWays> nodes{};  // 0 = empty way
+        PyCodeObject* code = nullptr;
+        std::array<Way, kWays> ways{};
 
         bool matches(common::StackId parentNode, PyCodeObject* callee) const {
             return code == callee && parent == parentNode;
         }
-        void reset(common::StackId parentNode, PyCodeObject* callee, common::CodeId calleeId) {
-            parent = parentNode;
-            code = callee;
-            codeId = calleeId;
-            nodes.fill(common::StackId{0});
-        }
-        static std::size_t wayOf(int offset) { return static_cast<unsigned>(offset) % kWays; }
+        // Offsets of nearby instructions differ by small multiples: a multiplicative hash spreads them.
+        static std::size_t wayOf(int offset) { return (static_cast<std::uint32_t>(offset) * 0x9E3779B1u) >> 28; }
         common::StackId nodeAt(int offset) const {
-            const std::size_t way = wayOf(offset);
-            return offsets[way] == offset ? nodes[way] : common::StackId{0};
+            const Way& way = ways[wayOf(offset)];
+            return way.offset == offset ? way.node : common::StackId{0};
         }
-        void remember(int offset, common::StackId node) {
-            offsets[wayOf(offset)] = offset;
-            nodes[wayOf(offset)] = node;
-        }
+        void remember(int offset, common::StackId node) { ways[wayOf(offset)] = Way{offset, node}; }
     };
+    static constexpr std::size_t kCalleeSlots = 512;
 
     struct Entry {
         compat::Frame* frame;
         PyCodeObject* code;
-        common::CodeId codeId;
+        CalleeNodes* nodes;  // the slot that held this frame's nodes; reused slots fail matches()
+        common::StackId parent;
         int offset;
         common::StackId node;
-        CalleeMemory callees;
     };
 
     // The common case: no frame entered or left since the last capture, only the offset may differ.
@@ -89,12 +84,16 @@ private:
     void captureFull(compat::Frame* top, std::string& definitions);
     // Pushes cache entries for m_scratch (root-most first) on top of the current entries.
     void pushScratchFrames(std::string& definitions);
-    void refreshOffset(Entry& entry, std::string& definitions);
-    // The node of a frame of `code` at `offset` whose caller is entry index - 1 (none for index 0):
-    // remembered by the caller, or interned. Sets codeId.
-    common::StackId nodeOf(std::size_t index, PyCodeObject* code, int offset, common::CodeId& codeId,
-                           std::string& definitions);
-    common::StackId parentOf(std::size_t index) const;
+    // Re-reads the entry's offset; a changed one gets its node.
+    void refreshOffset(Entry& entry, std::string& definitions) {
+        const int offset = compat::instructionOffset(entry.frame);
+        if (offset == entry.offset) return;
+        entry.offset = offset;
+        resolveNode(entry, definitions);
+    }
+    // Sets entry.node for its (parent, code, offset): from its callee slot, or interned.
+    void resolveNode(Entry& entry, std::string& definitions);
+    CalleeNodes& calleeSlot(common::StackId parent, PyCodeObject* code, std::string& definitions);
     common::StackId internNode(common::StackId parent, common::CodeId code, int offset, std::string& definitions);
     common::CodeId internCode(PyCodeObject* code, std::string& definitions);
 
@@ -102,17 +101,12 @@ private:
     std::vector<compat::Frame*> m_scratch;  // frames read by the current capture, top first
     int m_depth = 0;
     int m_valid = 0;
-    CalleeMemory m_outermost;  // what the root remembers of the outermost frame
+    // Direct-mapped by (parent, code); reset when another pair takes the slot.
+    std::array<CalleeNodes, kCalleeSlots> m_callees{};
     // Per-thread interning: code object address -> CodeId, and (parent, code, offset) -> StackId.
     // Touched only by the owning thread while it holds the GIL (and by reset() under the GIL).
     InternTable<std::uintptr_t, PointerHash> m_codes;
     InternTable<NodeKey, NodeKeyHash> m_nodes;
-    // Direct-mapped cache in front of m_nodes: most lookups are of a few hot call sites.
-    struct RecentNode {
-        NodeKey key;
-        std::uint32_t id = 0;  // 0 = empty
-    };
-    std::array<RecentNode, 1024> m_recentNodes{};
     std::vector<PyCodeObject*> m_codeRefs;
 };
 

@@ -34,9 +34,10 @@ public:
     void rename(const std::string& name);
 
     // Appends an event; a full buffer is handed to the writer thread.
-    void push(const format::RawEvent& event) {
-        m_events[m_count] = event;
-        if (++m_count == kBatchEvents) handOff();
+    void push(format::EventKind kind, common::Allocator allocator, std::uint64_t address, std::uint64_t size,
+              common::StackId stack, std::uint64_t seq) {
+        m_events[m_count] = format::RawEvent{address, size, seq, stack.value, kind, allocator, 0};
+        if (++m_count == kBatchEvents) [[unlikely]] handOff();
     }
     // Hands the buffered events and definitions to the writer thread (if there are any).
     void handOff();
