@@ -178,11 +178,11 @@ void* hookCalloc(void*, std::size_t count, std::size_t size) {
     return allocate<Domain>(count * size, [&previous, count, size] { return previous.calloc(previous.ctx, count, size); });
 }
 
-// realloc = free(old) + alloc(new).
+// realloc = free(old) + alloc(new). `chosen`: the sampler reached a sample point on this size
+// beforehand; otherwise the decision is made now.
 template <int Domain>
-void* hookRealloc(void*, void* old, std::size_t size) {
+[[gnu::noinline]] void* reallocRecorded(void* old, std::size_t size, bool chosen) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
-    if (t_inRecorder) return previous.realloc(previous.ctx, old, size);
     t_inRecorder = true;
     const bool recording = Session::recording();
     const bool tracksOld = recording && old != nullptr && wantsFree(old);
@@ -191,10 +191,31 @@ void* hookRealloc(void*, void* old, std::size_t size) {
     void* address = previous.realloc(previous.ctx, old, size);
     if (address != nullptr && recording) {
         if (tracksOld) recordFree(kAllocatorOf<Domain>, old, freeSeq);
-        if (wantsAlloc(size)) recordAlloc(kAllocatorOf<Domain>, address, size);
+        if (chosen || wantsAlloc(size)) recordAlloc(kAllocatorOf<Domain>, address, size);
     }
     t_inRecorder = false;
     return address;
+}
+
+// Sampled mode's common case: the old block was not sampled and the new size reaches no sample
+// point. Any size may take it: the guard keeps the raw block that pymalloc takes or resizes for
+// a large request from being counted again by the raw domain's hook.
+template <int Domain>
+void* hookRealloc(void*, void* old, std::size_t size) {
+    const PyMemAllocatorEx& previous = g_previous[Domain];
+    if (t_inRecorder) return previous.realloc(previous.ctx, old, size);
+    const bool samplerReady = Session::sampleBytes() != 0 && t_sampler.generation == Session::generation();
+    if (samplerReady && (old == nullptr || !wantsFree(old))) {
+        if (!t_sampler.sampler.countDown(size)) {
+            t_sampler.sampler.restart();
+            return reallocRecorded<Domain>(old, size, true);
+        }
+        t_inRecorder = true;
+        void* address = previous.realloc(previous.ctx, old, size);
+        t_inRecorder = false;
+        return address;
+    }
+    return reallocRecorded<Domain>(old, size, false);
 }
 
 // Recorded before the block is released, so its number precedes any reuse of the address. The
@@ -212,9 +233,9 @@ template <int Domain>
 template <int Domain>
 void hookFree(void*, void* address) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
-    // In sampled mode almost every free stops here, at the filter lookup (tested before the
-    // recording flag: an address that was never sampled passes through either way).
-    if (t_inRecorder || !wantsFree(address) || !Session::recording()) return previous.free(previous.ctx, address);
+    // In sampled mode almost every free stops here, at the filter lookup (tested first: an
+    // address that was never sampled passes through whether recording or not).
+    if (!wantsFree(address) || t_inRecorder || !Session::recording()) return previous.free(previous.ctx, address);
     freeRecorded<Domain>(address);
 }
 

@@ -86,9 +86,13 @@ void StackCapture::captureFull(compat::Frame* top, std::string& definitions) {
 void StackCapture::pushScratchFrames(std::string& definitions) {
     for (auto it = m_scratch.rbegin(); it != m_scratch.rend(); ++it) {
         const common::StackId parent = m_entries.empty() ? common::StackId{0} : m_entries.back().node;
-        Entry entry{*it, compat::frameCode(*it), nullptr, parent, compat::instructionOffset(*it), {}};
+        // Filled in place: an entry built on the stack and copied in stalls on store forwarding.
+        Entry& entry = m_entries.emplace_back();
+        entry.frame = *it;
+        entry.code = compat::frameCode(*it);
+        entry.parent = parent;
+        entry.offset = compat::instructionOffset(*it);
         resolveNode(entry, definitions);
-        m_entries.push_back(entry);
     }
 }
 
