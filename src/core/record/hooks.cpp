@@ -68,16 +68,28 @@ inline ThreadRecorder* recorderOf(Session& session, PyThreadState* running) {
     return session.recorderFor(running);
 }
 
+// The object and mem domains may only be called with the GIL held (the C API's rule, which
+// pymalloc itself relies on), so there the thread's recorder needs no check that it holds it.
+template <int Domain>
+constexpr bool kCallerHoldsGil = Domain != PYMEM_DOMAIN_RAW;
+
+template <int Domain>
+constexpr common::Allocator kAllocatorOf = static_cast<common::Allocator>(Domain);
+
 // Inlined into each hook that records: the common case runs without a further call.
-[[gnu::always_inline]] inline void recordAlloc(common::Allocator kind, void* address, std::size_t size) {
+template <int Domain>
+[[gnu::always_inline]] inline void recordAlloc(void* address, std::size_t size) {
     const auto at = reinterpret_cast<std::uint64_t>(address);
     if (Session::sampleBytes() != 0) Session::instance().sampled().insert(at);
     PyThreadState* running = compat::gilHolder();
-    ThreadRecorder* recorder = recorderOf(Session::instance(), running);
+    ThreadRecorder* recorder = t_recorder;
+    // The stack is read from the running thread state, which must be the recorder's.
+    if (!(kCallerHoldsGil<Domain> && recorder != nullptr && recorder->tstate() == running))
+        recorder = recorderOf(Session::instance(), running);
     if (recorder == nullptr) [[unlikely]]
-        return Session::instance().recordWithoutGil(RawEvent{at, size, 0, 0, EventKind::Alloc, kind, 0});
+        return Session::instance().recordWithoutGil(RawEvent{at, size, 0, 0, EventKind::Alloc, kAllocatorOf<Domain>, 0});
     const common::StackId stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions());
-    recorder->push(EventKind::Alloc, kind, at, size, stack, recorder->nextSeq());
+    recorder->push(EventKind::Alloc, kAllocatorOf<Domain>, at, size, stack, recorder->nextSeq());
 }
 
 // A number for an event of the calling thread: from its block when it holds the GIL.
@@ -87,17 +99,16 @@ std::uint64_t seqForCaller() {
 }
 
 // seq is the event's sequence number when already taken (realloc), else 0.
-[[gnu::always_inline]] inline void recordFree(common::Allocator kind, void* address, std::uint64_t seq) {
+template <int Domain>
+[[gnu::always_inline]] inline void recordFree(void* address, std::uint64_t seq) {
     const auto at = reinterpret_cast<std::uint64_t>(address);
     if (Session::sampleBytes() != 0 && !Session::instance().sampled().erase(at)) return;
-    ThreadRecorder* recorder = recorderOf(Session::instance(), compat::gilHolder());
+    ThreadRecorder* recorder = t_recorder;
+    if (!(kCallerHoldsGil<Domain> && recorder != nullptr)) recorder = recorderOf(Session::instance(), compat::gilHolder());
     if (recorder == nullptr) [[unlikely]]
-        return Session::instance().recordWithoutGil(RawEvent{at, 0, seq, 0, EventKind::Free, kind, 0});
-    recorder->push(EventKind::Free, kind, at, 0, common::StackId{0}, seq != 0 ? seq : recorder->nextSeq());
+        return Session::instance().recordWithoutGil(RawEvent{at, 0, seq, 0, EventKind::Free, kAllocatorOf<Domain>, 0});
+    recorder->push(EventKind::Free, kAllocatorOf<Domain>, at, 0, common::StackId{0}, seq != 0 ? seq : recorder->nextSeq());
 }
-
-template <int Domain>
-constexpr common::Allocator kAllocatorOf = static_cast<common::Allocator>(Domain);
 
 // The hooks keep their common case short (in sampled mode nearly every call is one): the
 // recording itself sits in separate functions, so the fast path saves no registers.
@@ -127,7 +138,7 @@ template <int Domain, typename Allocate>
     t_inRecorder = true;
     void* address = allocate();
     if (address != nullptr && Session::recording() && (chosen || wantsAlloc(size)))
-        recordAlloc(kAllocatorOf<Domain>, address, size);
+        recordAlloc<Domain>(address, size);
     t_inRecorder = false;
     return address;
 }
@@ -190,8 +201,8 @@ template <int Domain>
     const std::uint64_t freeSeq = tracksOld ? seqForCaller() : 0;
     void* address = previous.realloc(previous.ctx, old, size);
     if (address != nullptr && recording) {
-        if (tracksOld) recordFree(kAllocatorOf<Domain>, old, freeSeq);
-        if (chosen || wantsAlloc(size)) recordAlloc(kAllocatorOf<Domain>, address, size);
+        if (tracksOld) recordFree<Domain>(old, freeSeq);
+        if (chosen || wantsAlloc(size)) recordAlloc<Domain>(address, size);
     }
     t_inRecorder = false;
     return address;
@@ -225,7 +236,7 @@ template <int Domain>
 [[gnu::noinline]] void freeRecorded(void* address) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
     t_inRecorder = true;
-    if (address != nullptr) recordFree(kAllocatorOf<Domain>, address, 0);
+    if (address != nullptr) recordFree<Domain>(address, 0);
     previous.free(previous.ctx, address);
     t_inRecorder = false;
 }

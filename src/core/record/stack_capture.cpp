@@ -23,17 +23,11 @@ std::string bytesOf(PyObject* bytes) {
 
 }  // namespace
 
-common::StackId StackCapture::capture(PyThreadState* tstate, bool depthTracked, std::string& definitions) {
-    compat::Frame* top = compat::topFrame(tstate);
+common::StackId StackCapture::captureMoved(compat::Frame* top, bool depthTracked, std::string& definitions) {
     if (top == nullptr) {
         m_entries.clear();
         m_depth = m_valid = 0;
         return common::StackId{0};
-    }
-    if (depthTracked && sameTopFrame(top)) {
-        Entry& entry = m_entries.back();
-        refreshOffset(entry, definitions);
-        return entry.node;
     }
     if (!(depthTracked && captureIncremental(top, definitions))) captureFull(top, definitions);
     return m_entries.back().node;

@@ -25,7 +25,15 @@ namespace memhound::record {
 // cached frame's address and code were both reused.
 class StackCapture {
 public:
-    common::StackId capture(PyThreadState* tstate, bool depthTracked, std::string& definitions);
+    // Inline for the common case: the same top frame as the last capture.
+    common::StackId capture(PyThreadState* tstate, bool depthTracked, std::string& definitions) {
+        compat::Frame* top = compat::topFrame(tstate);
+        if (!(depthTracked && sameTopFrame(top))) [[unlikely]]
+            return captureMoved(top, depthTracked, definitions);
+        Entry& entry = m_entries.back();
+        refreshOffset(entry, definitions);
+        return entry.node;
+    }
 
     void onCall() { ++m_depth; }
     void onReturn() {
@@ -80,6 +88,8 @@ private:
         return m_depth == m_valid && m_depth == static_cast<int>(m_entries.size()) && m_depth > 0 &&
                m_entries.back().frame == top && m_entries.back().code == compat::frameCode(top);
     }
+    // Any other case: no frame (the stack is empty), or frames entered or left since.
+    common::StackId captureMoved(compat::Frame* top, bool depthTracked, std::string& definitions);
     bool captureIncremental(compat::Frame* top, std::string& definitions);
     void captureFull(compat::Frame* top, std::string& definitions);
     // Pushes cache entries for m_scratch (root-most first) on top of the current entries.
