@@ -106,7 +106,7 @@ StackCapture::CalleeNodes& StackCapture::calleeSlot(common::StackId parent, PyCo
     const std::uint64_t mixed = (reinterpret_cast<std::uintptr_t>(code) >> 4) * 0x9E3779B97F4A7C15ull ^
                                 std::uint64_t{parent.value} * 0xC2B2AE3D27D4EB4Full;
     CalleeNodes& slot = m_callees[mixed >> (64 - std::countr_zero(kCalleeSlots))];
-    if (!slot.matches(parent, code)) slot = CalleeNodes{parent, internCode(code, definitions), code, {}};
+    if (!slot.matches(parent, code)) slot = CalleeNodes(parent, internCode(code, definitions), code);
     return slot;
 }
 

@@ -3,12 +3,17 @@
 // Include compat.h before this header.
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/common/ids.h"
 #include "core/record/compat.h"
 #include "core/record/intern_table.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace memhound::record {
 
@@ -47,32 +52,60 @@ public:
     std::vector<PyCodeObject*> takeCodeRefs();
 
 private:
-    // The nodes of one code's frames called from one parent node, by instruction offset
-    // (direct-mapped). Every call of that code from that node shares them, so a loop calling a
-    // function, or a function whose callees take turns, finds its nodes without a table lookup.
-    struct CalleeNodes {
+    // The nodes of one code's frames called from one parent node, by instruction offset: up to
+    // 16, searched all at once, the oldest replaced first. Every call of that code from that node
+    // shares them, so a loop calling a function, or a function whose callees take turns, finds
+    // its nodes without a table lookup. (Hashing offsets into fewer places made a loop body's
+    // three or four allocation sites evict each other, whatever the hash.)
+    // Three cache lines: the key, the offsets, the nodes (a lookup that hits reads all three).
+    struct alignas(64) CalleeNodes {
         static constexpr std::size_t kWays = 16;
-        struct Way {
-            int offset = 0;
-            common::StackId node;  // 0 = empty
-        };
+        static constexpr int kNoOffset = std::numeric_limits<int>::min();
         common::StackId parent;
         common::CodeId codeId;
         PyCodeObject* code = nullptr;
-        std::array<Way, kWays> ways{};
+        std::uint32_t nextWay = 0;
+        alignas(64) std::array<int, kWays> offsets;
+        std::array<common::StackId, kWays> nodes{};
 
+        CalleeNodes() { offsets.fill(kNoOffset); }
+        CalleeNodes(common::StackId parentNode, common::CodeId calleeId, PyCodeObject* callee)
+            : CalleeNodes() {
+            parent = parentNode;
+            codeId = calleeId;
+            code = callee;
+        }
         bool matches(common::StackId parentNode, PyCodeObject* callee) const {
             return code == callee && parent == parentNode;
         }
-        // Offsets of nearby instructions differ by small multiples: a multiplicative hash spreads them.
-        static std::size_t wayOf(int offset) { return (static_cast<std::uint32_t>(offset) * 0x9E3779B1u) >> 28; }
         common::StackId nodeAt(int offset) const {
-            const Way& way = ways[wayOf(offset)];
-            return way.offset == offset ? way.node : common::StackId{0};
+            const unsigned found = wayMask(offset);
+            return found == 0 ? common::StackId{0} : nodes[static_cast<std::size_t>(__builtin_ctz(found))];
         }
-        void remember(int offset, common::StackId node) { ways[wayOf(offset)] = Way{offset, node}; }
+        void remember(int offset, common::StackId node) {
+            offsets[nextWay] = offset;
+            nodes[nextWay] = node;
+            nextWay = (nextWay + 1) % kWays;
+        }
+        // Bit i set when way i holds offset.
+        unsigned wayMask(int offset) const {
+#if defined(__SSE2__)
+            const __m128i needle = _mm_set1_epi32(offset);
+            unsigned mask = 0;
+            for (unsigned block = 0; block < kWays / 4; ++block) {
+                const __m128i lanes = _mm_load_si128(reinterpret_cast<const __m128i*>(offsets.data() + block * 4));
+                mask |= static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lanes, needle)))) << (block * 4);
+            }
+            return mask;
+#else
+            unsigned mask = 0;
+            for (std::size_t i = 0; i < kWays; ++i) mask |= unsigned{offsets[i] == offset} << i;
+            return mask;
+#endif
+        }
     };
-    static constexpr std::size_t kCalleeSlots = 512;
+    static_assert(sizeof(CalleeNodes) == 192);
+    static constexpr std::size_t kCalleeSlots = 1024;  // 192 KiB per thread
 
     struct Entry {
         compat::Frame* frame;
