@@ -3,8 +3,8 @@
 #include "core/record/stack_capture.h"
 
 #include <algorithm>
-#include <bit>
 #include <atomic>
+#include <bit>
 
 #include "core/format/records.h"
 #include "core/record/py_text.h"
