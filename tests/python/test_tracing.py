@@ -431,22 +431,25 @@ def test_sampled_mode_estimates_true_totals(tmp_path: Path, payload: int, count:
 # sampled and reach no sample point pass straight through, so the live buffer is found only if
 # the realloc path samples and weighs like the others.
 def test_sampled_mode_finds_a_buffer_grown_by_realloc(tmp_path: Path) -> None:
-    grow = """
-def grow():
-    buf = bytearray()
-    for _ in range(20000):
-        buf += b"x" * 400  # GROW
-    return buf
-"""
-    script = write_program(tmp_path, grow + "\nkept = grow()\n")
-    output = tmp_path / "capture.bin"
-    assert (
-        memhound("run", "--sample-bytes", "65536", "-o", str(output), str(script)).returncode == 0
+    script = write_program(
+        tmp_path,
+        """
+        import sys
+
+        def grow():
+            buf = bytearray()
+            for _ in range(20000):
+                buf += b"x" * 400  # GROW
+            return buf
+
+        kept = grow()
+        print(sys.getsizeof(kept) - sys.getsizeof(bytearray()))  # the buffer's allocated size
+        """,
     )
-    namespace: dict[str, object] = {}
-    exec(grow, namespace)  # the same growth here gives the buffer's true allocated size
-    buffer = namespace["grow"]()  # type: ignore[operator]
-    true_bytes = sys.getsizeof(buffer) - sys.getsizeof(bytearray())
+    output = tmp_path / "capture.bin"
+    done = memhound("run", "--sample-bytes", "65536", "-o", str(output), str(script))
+    assert done.returncode == 0, done.stderr
+    true_bytes = int(done.stdout)
     estimate = site_bytes(read_capture(output), "leaks", script, line_of(script, "# GROW"))
     assert abs(estimate - true_bytes) < 0.15 * true_bytes, (estimate, true_bytes)
 
