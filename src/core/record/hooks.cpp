@@ -49,8 +49,12 @@ using format::RawEvent;
     t_sampler.sampler.configure(Session::sampleBytes(), seed);
 }
 
+// Whether this thread's sampler is set up for the current session. Samplers are set up only in
+// sampled mode, so a current one also means the session samples.
+inline bool samplerCurrent() { return t_sampler.generation == Session::generation(); }
+
 bool sampleAllocation(std::size_t size) {
-    if (t_sampler.generation != Session::generation()) configureSampler();
+    if (!samplerCurrent()) configureSampler();
     return t_sampler.sampler.shouldSample(size);
 }
 
@@ -144,12 +148,10 @@ template <int Domain, typename Allocate>
 }
 
 // Sampled mode's common case, tested first: a block that stays in its domain, this thread's
-// sampler set up for the current session, and no sample point reached. Samplers are set up only
-// in sampled mode, so every other case takes the long way.
+// sampler current, and no sample point reached. Every other case takes the long way.
 template <int Domain>
 inline bool passesSampler(std::size_t size) {
-    return staysInDomain<Domain>(size) && t_sampler.generation == Session::generation() &&
-           t_sampler.sampler.countDown(size);
+    return staysInDomain<Domain>(size) && samplerCurrent() && t_sampler.sampler.countDown(size);
 }
 
 // Full mode records every block (chosen). In sampled mode a small block was either met by a
@@ -160,7 +162,7 @@ template <int Domain, typename Allocate>
     if (!Session::recording()) return allocate();
     bool chosen = Session::sampleBytes() == 0;
     if (sampledBeforehand<Domain>(size)) {
-        if (t_sampler.generation != Session::generation()) {
+        if (!samplerCurrent()) {
             chosen = sampleAllocation(size);
         } else {
             t_sampler.sampler.restart();
@@ -215,8 +217,7 @@ template <int Domain>
 void* hookRealloc(void*, void* old, std::size_t size) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
     if (t_inRecorder) return previous.realloc(previous.ctx, old, size);
-    const bool samplerReady = Session::sampleBytes() != 0 && t_sampler.generation == Session::generation();
-    if (samplerReady && (old == nullptr || !wantsFree(old))) {
+    if (samplerCurrent() && (old == nullptr || !wantsFree(old))) {
         if (!t_sampler.sampler.countDown(size)) {
             t_sampler.sampler.restart();
             return reallocRecorded<Domain>(old, size, true);
