@@ -1,14 +1,18 @@
 """Tracing overhead: every workload under every tool, interleaved, plus capture bytes per event.
 
-Method: for each of N rounds, for each workload, run it once under each tool in turn (so that
-machine noise spreads over all tools alike); the wall time of the whole process is measured from
-outside (interpreter start, tool start-up and the tool's final flush/compression all count).
-The report gives the median over the rounds and its ratio to the plain run's median; the CPU
-time (user + system of the child and its threads) is recorded beside the wall time.
+Method: for each of N rounds, for each workload, one pass runs it under each tool in turn (so
+that machine noise spreads over all tools alike), then LIGHT_PASSES more passes run plain python
+and the light tools again (those within LIGHT_FACTOR of plain): their bars are a few percent, so
+they get more samples where samples are cheap. The wall time of the whole process is measured
+from outside (interpreter start, tool start-up and the tool's final flush/compression all count).
+Each run is paired with the plain run of its pass; the report gives medians, and ratios are the
+median of the paired ratios. The CPU time (user + system of the child and its threads) is
+recorded beside the wall time.
 """
 
 from __future__ import annotations
 
+import functools
 import resource
 import subprocess
 import sys
@@ -26,14 +30,19 @@ WORKLOAD_DIR = BENCH_DIR / "workloads"
 COUNTER_SCRIPT = BENCH_DIR / "_count_events.py"
 BASELINE = BASELINE_TOOL
 Metric = Literal["wall", "cpu"]  # wall-clock time, or user + system CPU time of the process
+LIGHT_PASSES = 2  # extra passes per round and workload for the light tools
+LIGHT_FACTOR = 2.0  # a tool is light when its median so far is within this factor of plain's
 
 
 @dataclass
 class Cell:
     """One workload under one tool: its timings, or why it could not run, and its capture."""
 
-    seconds: list[float] = field(default_factory=list)  # wall time of each round
-    cpu_seconds: list[float] = field(default_factory=list)  # user + sys time of each round
+    seconds: list[float] = field(default_factory=list)  # wall time of each run
+    cpu_seconds: list[float] = field(default_factory=list)  # user + sys time of each run
+    # The plain run of each run's pass (wall, CPU); 0.0 where plain failed in that pass.
+    plain_seconds: list[float] = field(default_factory=list)
+    plain_cpu_seconds: list[float] = field(default_factory=list)
     failure: str | None = None
     capture_bytes: int | None = None
     events: int | None = None
@@ -70,11 +79,12 @@ class TracingResults:
         return (max(values) - min(values)) / (2 * median(values))
 
     def ratio(self, workload: str, tool: str, metric: Metric = "wall") -> float | None:
-        """Median over the rounds of the tool's time / plain python's time in the same round:
-        a slow spell of the machine that hits both runs of a round cancels out."""
-        base = self.timings(workload, BASELINE, metric)
+        """Median over the runs of the tool's time / plain python's time in the same pass: a slow
+        spell of the machine that hits both runs of a pass cancels out."""
+        cell = self.cell(workload, tool)
         values = self.timings(workload, tool, metric)
-        if not base or len(values) != len(base) or not all(base):
+        base = cell.plain_seconds if metric == "wall" else cell.plain_cpu_seconds
+        if not values or len(values) != len(base) or not all(base):
             return None
         return median([value / plain for value, plain in zip(values, base)])
 
@@ -110,15 +120,66 @@ def measure_tracing(
 ) -> TracingResults:
     cells = {(w, t.name): Cell(failure=t.unavailable) for w in workloads for t in tools}
     results = TracingResults(workloads, tools, repeat, scale, cells)
+    plain = [tool for tool in tools if tool.name == BASELINE]
     for round_index in range(repeat):
         for workload in workloads:
-            for tool in _cheapest_first(results, workload, tools):
-                cell = results.cell(workload, tool.name)
-                if cell.failure is None:
-                    _run_once(workload, tool, scale, workdir, timeout_s, cell)
-                    progress(_progress_line(round_index, repeat, workload, tool.name, cell))
+            line = functools.partial(_progress_line, round_index, repeat, workload)
+            run_pass = functools.partial(
+                _run_pass,
+                workload,
+                results=results,
+                scale=scale,
+                workdir=workdir,
+                timeout_s=timeout_s,
+                progress=progress,
+                line=line,
+            )
+            run_pass(_cheapest_first(results, workload, tools))
+            light = _light_tools(results, workload, tools)
+            for _ in range(LIGHT_PASSES if light else 0):
+                run_pass(plain + light)
     _count_capture_events(results, workdir, timeout_s)
     return results
+
+
+def _run_pass(
+    workload: str,
+    tools: list[Tool],
+    results: TracingResults,
+    scale: float,
+    workdir: Path,
+    timeout_s: float,
+    progress: Progress,
+    line: Callable[[str, Cell], str],
+) -> None:
+    """Runs the workload under each tool in order (plain python first) and pairs every run with
+    this pass's plain run."""
+    plain = (0.0, 0.0)
+    for tool in tools:
+        cell = results.cell(workload, tool.name)
+        if cell.failure is not None:
+            continue
+        _run_once(workload, tool, scale, workdir, timeout_s, cell)
+        progress(line(tool.name, cell))
+        if cell.failure is not None:
+            continue
+        if tool.name == BASELINE:
+            plain = (cell.seconds[-1], cell.cpu_seconds[-1])
+        cell.plain_seconds.append(plain[0])
+        cell.plain_cpu_seconds.append(plain[1])
+
+
+def _light_tools(results: TracingResults, workload: str, tools: list[Tool]) -> list[Tool]:
+    """The tools (not plain python) whose median so far is within LIGHT_FACTOR of plain's."""
+    plain = results.median_seconds(workload, BASELINE)
+    if plain is None:
+        return []
+
+    def light(tool: Tool) -> bool:
+        seconds = results.median_seconds(workload, tool.name)
+        return tool.name != BASELINE and seconds is not None and seconds <= LIGHT_FACTOR * plain
+
+    return [tool for tool in _cheapest_first(results, workload, tools) if light(tool)]
 
 
 def _cheapest_first(results: TracingResults, workload: str, tools: list[Tool]) -> list[Tool]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from _markdown import BarResult
 from _section import SectionReport
 from _tools import SAMPLE_BYTES, Tool
-from _tracing import WORKLOAD_DIR, Progress, TracingResults, measure_tracing
+from _tracing import LIGHT_PASSES, WORKLOAD_DIR, Progress, TracingResults, measure_tracing
 from _tracing_report import (
     capture_table,
     cpu_table,
@@ -47,8 +47,11 @@ def tracing_sections(
 def _overhead_section(results: TracingResults, bars: list[BarResult]) -> SectionReport:
     intro = (
         f"Median wall time of the whole process over {results.repeat} interleaved "
-        f"round(s), and its ratio to the plain run (workload scale {results.scale:g}). "
-        "± is half the range of the rounds relative to the median (machine noise). "
+        f"round(s) (plain python and the light tools run {1 + LIGHT_PASSES} times a round, in "
+        f"{1 + LIGHT_PASSES} passes), and "
+        "the median ratio to the plain run of the same pass "
+        f"(workload scale {results.scale:g}). "
+        "± is half the range of the runs relative to the median (machine noise). "
         "The geomean row averages the per-workload ratios."
     )
     notes = failure_notes(results)

@@ -26,7 +26,7 @@ from _machine import load_average, machine_facts
 from _markdown import BarResult, Verdict, bars_table, table
 from _section import SectionReport
 from _tools import BASELINE_TOOL, SAMPLE_BYTES, TOOL_NAMES, Tool, build_tools
-from _tracing import available_workloads
+from _tracing import LIGHT_FACTOR, LIGHT_PASSES, available_workloads
 from _tracing_section import (
     CAPTURE_TITLE,
     OVERHEAD_TITLE,
@@ -154,10 +154,12 @@ def method_text(args: argparse.Namespace, tools: list[Tool]) -> str:
         (
             f"- Tracing overhead: {len(args.workloads)} workload scripts "
             f"(`benchmarks/workloads/`), each run as its own process under each tool; "
-            f"{args.repeat} round(s), interleaved (each round runs every workload under every "
-            "tool in turn, plain python first, then the tools cheapest first); wall time of the "
-            "whole process; median per workload and tool; ratio = median over the rounds of "
-            "(time under the tool / time of plain python in the same round); geomean of the ratios."
+            f"{args.repeat} round(s), interleaved (in each round, for each workload, one pass "
+            "runs every tool in turn, plain python first, then the tools cheapest first; then "
+            f"{LIGHT_PASSES} more passes run plain python and the light tools, those within "
+            f"{LIGHT_FACTOR:g}x of plain, whose bars are a few percent); wall time of the whole "
+            "process; median per workload and tool; ratio = median over the runs of (time under "
+            "the tool / time of plain python in the same pass); geomean of the ratios."
         ),
         "- Tools:",
         *(f"  - `{tool.name}`: `{tool.command_shape}`" for tool in tools),

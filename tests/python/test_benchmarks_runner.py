@@ -24,7 +24,7 @@ from _markdown import Verdict, table, verdict_of
 from _proc import JsonRun, run_json
 from _stats import geomean, median
 from _tools import TOOL_NAMES, Tool, build_tools
-from _tracing import Cell, TracingResults, _cheapest_first
+from _tracing import LIGHT_FACTOR, Cell, TracingResults, _cheapest_first, _light_tools
 from _tracing_report import cpu_table, overhead_table, tracing_bars
 
 VERDICTS = {"met", "not met", "not measured"}
@@ -77,8 +77,14 @@ def _fabricated(
         Tool(name, (), capture_format="memhound" if name.startswith("memhound") else None)
         for name in seconds
     ]
+    plain = seconds.get("plain", [])
     cells = {
-        ("w1", name): Cell(seconds=list(values), cpu_seconds=[v / 2 for v in values])
+        ("w1", name): Cell(
+            seconds=list(values),
+            cpu_seconds=[v / 2 for v in values],
+            plain_seconds=plain[: len(values)],
+            plain_cpu_seconds=[v / 2 for v in plain[: len(values)]],
+        )
         for name, values in seconds.items()
     }
     for name, reason in (failure or {}).items():
@@ -116,6 +122,27 @@ def test_ratios_pair_each_round_with_the_plain_run_of_that_round() -> None:
     # the second round ran on a slow machine for both tools: paired, it cancels out
     results = _fabricated({"plain": [1.0, 2.0, 3.0], "memhound-full": [3.0, 2.4, 3.6]})
     assert results.ratio("w1", "memhound-full") == pytest.approx(1.2)  # not 3.0 / 2.0
+
+
+def test_runs_pair_with_the_plain_run_of_their_pass_not_with_an_index() -> None:
+    # memhound-full ran in three passes; memray only in the first, whose plain run took 1.0 s
+    results = _fabricated({"plain": [1.0, 2.0, 3.0], "memhound-full": [1.2, 2.4, 3.6]})
+    memray = Cell(seconds=[5.0], cpu_seconds=[2.5], plain_seconds=[1.0], plain_cpu_seconds=[0.5])
+    results.tools.append(Tool("memray", ()))
+    results.cells[("w1", "memray")] = memray
+    assert results.ratio("w1", "memray") == pytest.approx(5.0)
+    assert results.ratio("w1", "memhound-full") == pytest.approx(1.2)
+    memray.plain_seconds = [0.0]  # plain python failed in that pass: no ratio
+    assert results.ratio("w1", "memray") is None
+
+
+def test_light_tools_are_those_within_the_factor_of_plain_cheapest_first() -> None:
+    results = _fabricated(
+        {"plain": [1.0], "memhound-full": [1.4], "memhound-sampled": [1.1], "heavy": [9.0]}
+    )
+    light = [tool.name for tool in _light_tools(results, "w1", results.tools)]
+    assert light == ["memhound-sampled", "memhound-full"]
+    assert LIGHT_FACTOR * 1.0 < 9.0
 
 
 def test_each_round_runs_plain_first_then_the_cheapest_tools() -> None:
