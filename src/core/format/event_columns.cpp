@@ -25,12 +25,10 @@
 #include <cstring>
 #include <limits>
 
+#include "core/common/lanes.h"
 #include "core/common/varint.h"
 #include "core/format/flat_map.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace memhound::format::detail {
 namespace {
@@ -97,19 +95,8 @@ private:
 
     // Bit i set when the key of window entry i equals key (bits past the window included).
     unsigned keyMatches(std::uint32_t key) const {
-        const std::uint32_t* keys = &m_keys[m_begin];
-        unsigned mask = 0;
-#if defined(__SSE2__)
-        const __m128i needle = _mm_set1_epi32(static_cast<int>(key));
-        for (unsigned block = 0; block < kRecentFrees / 4; ++block) {
-            const __m128i lanes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(keys + block * 4));
-            const int equal = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lanes, needle)));
-            mask |= static_cast<unsigned>(equal) << (block * 4);
-        }
-#else
-        for (unsigned i = 0; i < kRecentFrees; ++i) mask |= unsigned{keys[i] == key} << i;
-#endif
-        return mask;
+        static_assert(kRecentFrees == 16);
+        return common::equalMask16(&m_keys[m_begin], key);
     }
 
     // The window is [m_begin, m_end); the arrays have kRecentFrees spare slots past kSlots so

@@ -38,7 +38,7 @@ private:
     std::uint64_t m_state = 1;
 };
 
-// The live sampled addresses, shared by all threads. A filter of one bit per hash bucket (set
+// The live sampled addresses, shared by all threads. A filter of one bit per address bucket (set
 // while the bucket holds a live sampled address, read without locks) answers "certainly not
 // sampled" for almost every free; only a possible hit takes the spin lock and consults the
 // exact set. The per-bucket counts behind the bits are kept under the lock.

@@ -9,7 +9,7 @@ namespace memhound::record {
 
 class SequenceCounter {
 public:
-    // One number: events without a thread block (no GIL, realloc's free), checkpoints, samples.
+    // One number: events of threads without a recorder (no GIL), checkpoints, samples.
     // Taking it also ends every thread's block, so later events get larger numbers.
     static std::uint64_t take() { return s_next.fetch_add(1, std::memory_order_relaxed); }
     // `count` consecutive numbers; returns the first.

@@ -8,12 +8,9 @@
 #include <vector>
 
 #include "core/common/ids.h"
+#include "core/common/lanes.h"
 #include "core/record/compat.h"
 #include "core/record/intern_table.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace memhound::record {
 
@@ -89,19 +86,9 @@ private:
         }
         // Bit i set when way i holds offset.
         unsigned wayMask(int offset) const {
-#if defined(__SSE2__)
-            const __m128i needle = _mm_set1_epi32(offset);
-            unsigned mask = 0;
-            for (unsigned block = 0; block < kWays / 4; ++block) {
-                const __m128i lanes = _mm_load_si128(reinterpret_cast<const __m128i*>(offsets.data() + block * 4));
-                mask |= static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lanes, needle)))) << (block * 4);
-            }
-            return mask;
-#else
-            unsigned mask = 0;
-            for (std::size_t i = 0; i < kWays; ++i) mask |= unsigned{offsets[i] == offset} << i;
-            return mask;
-#endif
+            static_assert(kWays == 16);
+            return common::equalMask16(reinterpret_cast<const std::uint32_t*>(offsets.data()),
+                                       static_cast<std::uint32_t>(offset));
         }
     };
     static_assert(sizeof(CalleeNodes) == 192);
