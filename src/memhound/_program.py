@@ -5,12 +5,11 @@ Shared by the commands that observe a whole program (`memhound run`, `memhound h
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import runpy
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
 from memhound._errors import UsageError
@@ -42,31 +41,51 @@ class Program(NamedTuple):
         return self.script or ""
 
 
-def add_program_arguments(parser: argparse.ArgumentParser) -> None:
-    """Adds `(script.py | -m module | -c code) [args...]` to a subcommand parser."""
-    parser.add_argument(
-        "-m", dest="module", metavar="MODULE", help="run a library module as a script"
-    )
-    parser.add_argument(
-        "-c", dest="code", metavar="CODE", help="run a program passed in as a string"
-    )
-    parser.add_argument("script", nargs="?", help="the Python script to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the program")
+def split_command_line(
+    words: Sequence[str], valued: Collection[str]
+) -> tuple[list[str], Program | None]:
+    """Splits `[options] (script.py | -m module | -c code) [args...]` the way python does.
+
+    The command's own options come first; those named in `valued` take the next word as their
+    value (unless written --name=value). The first word that is not an option, or -m/-c with its
+    value (also written -mMODULE, -cCODE), starts the program, and every word after it is the
+    program's own. Returns the own options and the program, or None when none was given.
+    """
+    options: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word[:2] in ("-m", "-c"):
+            attached = len(word) > 2
+            value = word[2:] if attached else _value_of(words, index)
+            args = list(words[index + (1 if attached else 2) :])
+            if word[:2] == "-m":
+                return options, Program(None, value, None, args)
+            return options, Program(None, None, value, args)
+        if word == "--":
+            rest = words[index + 1 :]
+            return options, (Program(rest[0], None, None, list(rest[1:])) if rest else None)
+        if not word.startswith("-") or word == "-":
+            return options, Program(word, None, None, list(words[index + 1 :]))
+        options.append(word)
+        if word in valued and index + 1 < len(words):
+            options.append(words[index + 1])
+            index += 1
+        index += 1
+    return options, None
 
 
-def program_from_args(args: argparse.Namespace) -> Program:
-    chosen = [x for x in (args.module, args.code, args.script) if x is not None]
-    if args.module is not None and args.code is not None:
-        raise UsageError("give either -m MODULE or -c CODE, not both")
-    rest = list(args.args)
-    if args.module is not None or args.code is not None:
-        # With -m/-c, a positional that argparse took as the script is the program's first argument.
-        if args.script is not None:
-            rest.insert(0, args.script)
-        return Program(None, args.module, args.code, rest)
-    if not chosen:
+def _value_of(words: Sequence[str], index: int) -> str:
+    if index + 1 >= len(words):
+        name = "MODULE" if words[index] == "-m" else "CODE"
+        raise UsageError(f"{words[index]} needs a {name}")
+    return words[index + 1]
+
+
+def require_program(program: Program | None) -> Program:
+    if program is None:
         raise UsageError("nothing to run: give a script, -m MODULE or -c CODE")
-    return Program(args.script, None, None, rest)
+    return program
 
 
 def check_program(program: Program) -> None:

@@ -11,13 +11,13 @@ import argparse
 import json
 import runpy
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from memhound import _program
 from memhound._errors import UsageError
-from memhound._program import add_program_arguments, check_program, program_from_args, run_program
+from memhound._program import check_program, require_program, run_program, split_command_line
 from memhound._snapshot import Snapshot, own_code, snapshot
 
 DESCRIPTION = """\
@@ -32,10 +32,16 @@ options go before the program:
   memhound heap -c "import json; data = [dict(a=i) for i in range(10**5)]\""""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "heap",
-        help="run a Python program and show its heap at exit",
+SUMMARY = "run a Python program and show its heap at exit"
+
+
+def own_parser() -> argparse.ArgumentParser:
+    """The parser of `memhound heap`'s own options, the words before the program."""
+    from memhound.cli._parser import CommandParser
+
+    parser = CommandParser(
+        prog="memhound heap",
+        usage="%(prog)s [-h] [--json] [-n N] (script.py | -m MODULE | -c CODE) [args ...]",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -43,21 +49,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-n", type=_positive_int, default=10, metavar="N", help="rows of each table (default: 10)"
     )
-    add_program_arguments(parser)
-    parser.set_defaults(handler=run)
+    return parser
 
 
-def run(args: argparse.Namespace) -> int:
-    program = program_from_args(args)
+def main(words: Sequence[str]) -> int:
+    own, program = split_command_line(words, ("-n",))
+    args = own_parser().parse_args(own)
+    return run(require_program(program), args.json, args.n)
+
+
+def run(program: _program.Program, as_json: bool, rows: int) -> int:
     check_program(program)
     reports: list[dict[str, Any]] = []
     code = run_program(
-        program, around=_report_at_end(lambda: reports.append(heap_report(snapshot(), args.n)))
+        program, around=_report_at_end(lambda: reports.append(heap_report(snapshot(), rows)))
     )
     if not reports:
         raise UsageError("the program ended before its code ran; no snapshot was taken")
     report = reports[0]
-    sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else render_text(report))
+    sys.stdout.write(json.dumps(report, indent=2) + "\n" if as_json else render_text(report))
     return code
 
 
