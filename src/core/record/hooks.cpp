@@ -11,8 +11,7 @@
 
 namespace memhound::record {
 
-constinit thread_local ThreadRecorder* t_recorder __attribute__((tls_model("initial-exec"))) = nullptr;
-constinit thread_local bool t_inRecorder __attribute__((tls_model("initial-exec"))) = false;
+constinit thread_local ThreadHookState t_hooks __attribute__((tls_model("initial-exec")));
 
 namespace {
 
@@ -20,19 +19,11 @@ namespace {
 struct ThreadExitWatch {
     bool armed = false;
     ~ThreadExitWatch() {
-        if (armed && t_recorder != nullptr) Session::instance().retire(t_recorder);
-        t_recorder = nullptr;
+        if (armed && t_hooks.recorder != nullptr) Session::instance().retire(t_hooks.recorder);
+        t_hooks.recorder = nullptr;
     }
 };
 thread_local ThreadExitWatch t_exitWatch;
-
-// Sampled mode: the thread's byte countdown, usable with or without the GIL. Reconfigured when
-// the session generation changes (a new start, a following fork child).
-struct ThreadSampler {
-    std::uint64_t generation = 0;
-    PoissonSampler sampler;
-};
-constinit thread_local ThreadSampler t_sampler __attribute__((tls_model("initial-exec")));
 
 // The allocators installed before ours, per domain (index = PyMemAllocatorDomain). Written only
 // by installAllocators under the GIL before our hooks are visible; read by the hooks.
@@ -43,31 +34,36 @@ bool g_hooked[3] = {false, false, false};
 using format::EventKind;
 using format::RawEvent;
 
+// Sampled mode: the thread's byte countdown, usable with or without the GIL. Set up again when
+// the session generation changes (a new start, a following fork child); the guard bit stays.
 [[gnu::noinline]] void configureSampler() {
-    t_sampler.generation = Session::generation();
+    t_hooks.key = Session::generation() | (t_hooks.key & ThreadHookState::kInRecorder);
     const auto seed = static_cast<std::uint64_t>(pthread_self()) ^ static_cast<std::uint64_t>(wallClockNs());
-    t_sampler.sampler.configure(Session::sampleBytes(), seed);
+    t_hooks.sampler.configure(Session::sampleBytes(), seed);
 }
 
 // Whether this thread's sampler is set up for the current session. Samplers are set up only in
 // sampled mode, so a current one also means the session samples.
-inline bool samplerCurrent() { return t_sampler.generation == Session::generation(); }
+inline bool samplerCurrent() { return (t_hooks.key & ~ThreadHookState::kInRecorder) == Session::generation(); }
+
+// The fast paths' test: the sampler is current and the thread is not inside the recorder.
+inline bool samplerCurrentUnguarded() { return t_hooks.key == Session::generation(); }
 
 bool sampleAllocation(std::size_t size) {
     if (!samplerCurrent()) configureSampler();
-    return t_sampler.sampler.shouldSample(size);
+    return t_hooks.sampler.shouldSample(size);
 }
 
-// Cheap filters run before anything else: in sampled mode most events stop here.
+// Cheap filters run before anything else: in sampled mode most events stop here. In full mode
+// the address filter admits every address.
 inline bool wantsAlloc(std::size_t size) { return Session::sampleBytes() == 0 || sampleAllocation(size); }
 inline bool wantsFree(void* address) {
-    return Session::sampleBytes() == 0 ||
-           Session::instance().sampled().mayContain(reinterpret_cast<std::uintptr_t>(address));
+    return Session::instance().sampled().mayContain(reinterpret_cast<std::uintptr_t>(address));
 }
 
 // The calling thread's recorder when it holds the GIL; the usual case without a call.
 inline ThreadRecorder* recorderOf(Session& session, PyThreadState* running) {
-    ThreadRecorder* recorder = t_recorder;
+    ThreadRecorder* recorder = t_hooks.recorder;
     if (recorder != nullptr && recorder->tstate() == running && compat::holdsGil(running)) return recorder;
     return session.recorderFor(running);
 }
@@ -86,7 +82,7 @@ template <int Domain>
     const auto at = reinterpret_cast<std::uint64_t>(address);
     if (Session::sampleBytes() != 0) Session::instance().sampled().insert(at);
     PyThreadState* running = compat::gilHolder();
-    ThreadRecorder* recorder = t_recorder;
+    ThreadRecorder* recorder = t_hooks.recorder;
     // The stack is read from the running thread state, which must be the recorder's.
     if (!(kCallerHoldsGil<Domain> && recorder != nullptr && recorder->tstate() == running))
         recorder = recorderOf(Session::instance(), running);
@@ -107,7 +103,7 @@ template <int Domain>
 [[gnu::always_inline]] inline void recordFree(void* address, std::uint64_t seq) {
     const auto at = reinterpret_cast<std::uint64_t>(address);
     if (Session::sampleBytes() != 0 && !Session::instance().sampled().erase(at)) return;
-    ThreadRecorder* recorder = t_recorder;
+    ThreadRecorder* recorder = t_hooks.recorder;
     if (!(kCallerHoldsGil<Domain> && recorder != nullptr)) recorder = recorderOf(Session::instance(), compat::gilHolder());
     if (recorder == nullptr) [[unlikely]]
         return Session::instance().recordWithoutGil(RawEvent{at, 0, seq, 0, EventKind::Free, kAllocatorOf<Domain>, 0});
@@ -139,19 +135,19 @@ inline bool sampledBeforehand(std::size_t size) {
 // `chosen`: the sampling decision was made beforehand; otherwise it is made now.
 template <int Domain, typename Allocate>
 [[gnu::always_inline]] inline void* allocateRecorded(std::size_t size, bool chosen, Allocate allocate) {
-    t_inRecorder = true;
+    t_hooks.enterRecorder();
     void* address = allocate();
     if (address != nullptr && Session::recording() && (chosen || wantsAlloc(size)))
         recordAlloc<Domain>(address, size);
-    t_inRecorder = false;
+    t_hooks.leaveRecorder();
     return address;
 }
 
 // Sampled mode's common case, tested first: a block that stays in its domain, this thread's
-// sampler current, and no sample point reached. Every other case takes the long way.
+// sampler current and unguarded, and no sample point reached. Every other case takes the long way.
 template <int Domain>
 inline bool passesSampler(std::size_t size) {
-    return staysInDomain<Domain>(size) && samplerCurrent() && t_sampler.sampler.countDown(size);
+    return staysInDomain<Domain>(size) && samplerCurrentUnguarded() && t_hooks.sampler.countDown(size);
 }
 
 // Full mode records every block (chosen). In sampled mode a small block was either met by a
@@ -159,13 +155,13 @@ inline bool passesSampler(std::size_t size) {
 // (already counted); a block that may leave its domain is sampled after it is allocated.
 template <int Domain, typename Allocate>
 [[gnu::noinline]] void* allocateSlowly(std::size_t size, Allocate allocate) {
-    if (!Session::recording()) return allocate();
+    if (t_hooks.inRecorder() || !Session::recording()) return allocate();
     bool chosen = Session::sampleBytes() == 0;
     if (sampledBeforehand<Domain>(size)) {
         if (!samplerCurrent()) {
             chosen = sampleAllocation(size);
         } else {
-            t_sampler.sampler.restart();
+            t_hooks.sampler.restart();
             chosen = true;
         }
         if (!chosen) return allocate();
@@ -175,7 +171,7 @@ template <int Domain, typename Allocate>
 
 template <int Domain, typename Allocate>
 inline void* allocate(std::size_t size, Allocate allocate) {
-    if (t_inRecorder || passesSampler<Domain>(size)) return allocate();
+    if (passesSampler<Domain>(size)) return allocate();
     return allocateSlowly<Domain>(size, allocate);
 }
 
@@ -196,7 +192,7 @@ void* hookCalloc(void*, std::size_t count, std::size_t size) {
 template <int Domain>
 [[gnu::noinline]] void* reallocRecorded(void* old, std::size_t size, bool chosen) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
-    t_inRecorder = true;
+    t_hooks.enterRecorder();
     const bool recording = Session::recording();
     const bool tracksOld = recording && old != nullptr && wantsFree(old);
     // The free is numbered before the old block can be handed to another thread by realloc.
@@ -206,7 +202,7 @@ template <int Domain>
         if (tracksOld) recordFree<Domain>(old, freeSeq);
         if (chosen || wantsAlloc(size)) recordAlloc<Domain>(address, size);
     }
-    t_inRecorder = false;
+    t_hooks.leaveRecorder();
     return address;
 }
 
@@ -216,17 +212,17 @@ template <int Domain>
 template <int Domain>
 void* hookRealloc(void*, void* old, std::size_t size) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
-    if (t_inRecorder) return previous.realloc(previous.ctx, old, size);
-    if (samplerCurrent() && (old == nullptr || !wantsFree(old))) {
-        if (!t_sampler.sampler.countDown(size)) {
-            t_sampler.sampler.restart();
+    if (samplerCurrentUnguarded() && (old == nullptr || !wantsFree(old))) {
+        if (!t_hooks.sampler.countDown(size)) {
+            t_hooks.sampler.restart();
             return reallocRecorded<Domain>(old, size, true);
         }
-        t_inRecorder = true;
+        t_hooks.enterRecorder();
         void* address = previous.realloc(previous.ctx, old, size);
-        t_inRecorder = false;
+        t_hooks.leaveRecorder();
         return address;
     }
+    if (t_hooks.inRecorder()) return previous.realloc(previous.ctx, old, size);
     return reallocRecorded<Domain>(old, size, false);
 }
 
@@ -236,10 +232,10 @@ void* hookRealloc(void*, void* old, std::size_t size) {
 template <int Domain>
 [[gnu::noinline]] void freeRecorded(void* address) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
-    t_inRecorder = true;
+    t_hooks.enterRecorder();
     if (address != nullptr) recordFree<Domain>(address, 0);
     previous.free(previous.ctx, address);
-    t_inRecorder = false;
+    t_hooks.leaveRecorder();
 }
 
 template <int Domain>
@@ -247,7 +243,7 @@ void hookFree(void*, void* address) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
     // In sampled mode almost every free stops here, at the filter lookup (tested first: an
     // address that was never sampled passes through whether recording or not).
-    if (!wantsFree(address) || t_inRecorder || !Session::recording()) return previous.free(previous.ctx, address);
+    if (!wantsFree(address) || t_hooks.inRecorder() || !Session::recording()) return previous.free(previous.ctx, address);
     freeRecorded<Domain>(address);
 }
 
@@ -273,7 +269,7 @@ bool g_frameHookInChain = false;
 // calls become C calls).
 PyObject* frameHook(PyThreadState* tstate, compat::Frame* frame, int throwflag) {
     // The recorder at entry is the one to tell about the exit (it may be created meanwhile).
-    ThreadRecorder* recorder = t_recorder;
+    ThreadRecorder* recorder = t_hooks.recorder;
     if (recorder != nullptr) recorder->stacks().onCall();
     PyObject* result = g_previousEvalFrame(tstate, frame, throwflag);
     if (recorder != nullptr) recorder->stacks().onReturn();

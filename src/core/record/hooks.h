@@ -4,25 +4,44 @@
 // Include compat.h first.
 #include "core/record/compat.h"
 
+#include <cstdint>
+
+#include "core/record/sampling.h"
+
 namespace memhound::record {
 
 class ThreadRecorder;
 
-// The calling thread's recorder (null until its first event). Initial-exec TLS: one load.
-extern constinit thread_local ThreadRecorder* t_recorder __attribute__((tls_model("initial-exec")));
-// Set while the thread is inside the recorder (or calling the previous allocator, or running
-// the tool's own Python calls): allocations made meanwhile are not traced.
-extern constinit thread_local bool t_inRecorder __attribute__((tls_model("initial-exec")));
+// What every hook reads of its thread, in one block: initial-exec TLS, one offset load.
+struct ThreadHookState {
+    static constexpr std::uint64_t kInRecorder = std::uint64_t{1} << 63;
+    // The session generation this thread's sampler was set up for (sampled mode), with
+    // kInRecorder set while the thread is inside the recorder (or calling the previous
+    // allocator, or running the tool's own Python calls): allocations made meanwhile are not
+    // traced. A hook's fast path compares the key with the current generation, so that one
+    // compare also turns a guarded call away.
+    std::uint64_t key = 0;
+    PoissonSampler sampler;
+    // The thread's recorder (null until its first recorded event).
+    ThreadRecorder* recorder = nullptr;
+
+    bool inRecorder() const { return (key & kInRecorder) != 0; }
+    void enterRecorder() { key |= kInRecorder; }
+    void leaveRecorder() { key &= ~kInRecorder; }
+};
+extern constinit thread_local ThreadHookState t_hooks __attribute__((tls_model("initial-exec")));
 
 class RecorderGuard {
 public:
-    RecorderGuard() : m_previous(t_inRecorder) { t_inRecorder = true; }
-    ~RecorderGuard() { t_inRecorder = m_previous; }
+    RecorderGuard() : m_nested(t_hooks.inRecorder()) { t_hooks.enterRecorder(); }
+    ~RecorderGuard() {
+        if (!m_nested) t_hooks.leaveRecorder();
+    }
     RecorderGuard(const RecorderGuard&) = delete;
     RecorderGuard& operator=(const RecorderGuard&) = delete;
 
 private:
-    bool m_previous;
+    bool m_nested;
 };
 
 // Makes sure the calling thread hands over its buffer when it exits.

@@ -9,14 +9,15 @@ namespace memhound::record {
 void PoissonSampler::configure(std::uint64_t meanBytes, std::uint64_t seed) {
     m_meanBytes = static_cast<double>(meanBytes);
     m_state = seed | 1;
-    m_countdown = nextInterval();
+    m_bytesLeft = nextInterval();
 }
 
-std::int64_t PoissonSampler::nextInterval() {
-    // Exponential with the mean interval: -ln(U) * mean, U uniform in (0, 1].
+std::uint64_t PoissonSampler::nextInterval() {
+    // Exponential with the mean interval: -ln(U) * mean, U uniform in (0, 1]. An allocation
+    // larger than the bytes left covers the sample point.
     const double uniform = static_cast<double>((nextRandom() >> 11) + 1) * 0x1.0p-53;
     const double interval = -std::log(uniform) * m_meanBytes;
-    return static_cast<std::int64_t>(std::min(interval, static_cast<double>(std::numeric_limits<std::int64_t>::max() / 2))) + 1;
+    return static_cast<std::uint64_t>(std::min(interval, static_cast<double>(std::numeric_limits<std::int64_t>::max())));
 }
 
 std::uint64_t PoissonSampler::nextRandom() {
@@ -47,11 +48,11 @@ bool SampledAddresses::erase(std::uintptr_t address) {
     return found;
 }
 
-void SampledAddresses::clear() {
+void SampledAddresses::clear(bool admitAll) {
     lock();
     m_live.clear();
     std::fill(m_counts.begin(), m_counts.end(), 0);
-    for (auto& bits : m_present) bits.store(0, std::memory_order_relaxed);
+    for (auto& bits : m_present) bits.store(admitAll ? ~std::uint64_t{0} : 0, std::memory_order_relaxed);
     unlock();
 }
 

@@ -59,13 +59,13 @@ std::vector<std::pair<std::uint64_t, std::string>> threadingNames() {
 
 }  // namespace
 
-Session* const Session::s_instance = new Session();
+SessionStorage Session::s_storage;
 
 // ---------------------------------------------------------------- hot path
 
 ThreadRecorder* Session::recorderFor(PyThreadState* running) {
     if (!compat::holdsGil(running)) return nullptr;
-    ThreadRecorder* recorder = t_recorder;
+    ThreadRecorder* recorder = t_hooks.recorder;
     if (recorder == nullptr) return createRecorder(running);
     if (recorder->tstate() != running) recorder->setTstate(running);
     return recorder;
@@ -80,7 +80,7 @@ ThreadRecorder* Session::createRecorder(PyThreadState* running) {
         name = nameOfLocked(recorder->ident());
     }
     recorder->beginCapture(common::ThreadId{m_nextThreadId.fetch_add(1)}, name);
-    t_recorder = recorder;
+    t_hooks.recorder = recorder;
     watchThreadExit();
     return recorder;
 }
@@ -139,7 +139,7 @@ void Session::noteThreadName(std::uint64_t ident, const std::string& name) {
         std::lock_guard lock(m_registryMutex);
         m_names[ident] = name;
     }
-    if (t_recorder != nullptr && t_recorder->ident() == ident) t_recorder->rename(name);
+    if (t_hooks.recorder != nullptr && t_hooks.recorder->ident() == ident) t_hooks.recorder->rename(name);
 }
 
 std::string Session::nameOfLocked(std::uint64_t ident) const {
@@ -171,7 +171,7 @@ void Session::start(const TraceOptions& options) {
     m_header.sampleBytes = options.sampleBytes;
     openCapture(options.path);
     m_warned = false;
-    m_sampled.clear();
+    m_sampled.clear(options.sampleBytes == 0);
     {
         std::lock_guard lock(m_registryMutex);
         m_names.clear();
@@ -205,6 +205,7 @@ void Session::stop() {
     if (!m_started) throw common::Error("memhound is not tracing");
     sampleThreadNames();
     s_recording.store(false);
+    m_sampled.clear();
     restoreAllocators();
     restoreFrameHook();
     restoreThreadNameHook();
@@ -318,7 +319,7 @@ void Session::childAfterFork() {
         return stopInChild();
     }
     ++s_generation;
-    m_sampled.clear();
+    m_sampled.clear(s_sampleBytes == 0);
     resetNoGilBuffer();
     beginRecorders();
 }
@@ -328,7 +329,7 @@ void Session::keepOnlyCurrentThread() {
     for (ThreadRecorder* recorder : m_registry) {
         std::vector<PyCodeObject*> refs = recorder->stacks().takeCodeRefs();
         m_orphanCodeRefs.insert(m_orphanCodeRefs.end(), refs.begin(), refs.end());
-        if (recorder == t_recorder) {
+        if (recorder == t_hooks.recorder) {
             recorder->dropPending();
             recorder->stacks().reset();
         } else {
@@ -336,13 +337,14 @@ void Session::keepOnlyCurrentThread() {
         }
     }
     m_registry.clear();
-    if (t_recorder != nullptr) m_registry.push_back(t_recorder);
+    if (t_hooks.recorder != nullptr) m_registry.push_back(t_hooks.recorder);
 }
 
 // Child of fork without follow_fork: pass-through allocators, no writer, the parent's file untouched.
 // Code references are released at the next start (Python calls are not allowed here).
 void Session::stopInChild() {
     s_recording.store(false);
+    m_sampled.clear();
     restoreAllocators();
     restoreFrameHook();
     m_acceptingBatches = false;

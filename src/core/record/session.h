@@ -19,10 +19,11 @@
 
 namespace memhound::record {
 
+union SessionStorage;
+
 class Session {
 public:
-    // Never destroyed: allocator hooks may run in other threads during interpreter exit.
-    static Session& instance() { return *s_instance; }
+    static Session& instance();
 
     // --- hot path (allocator hooks) ---
     static bool recording() { return s_recording.load(std::memory_order_relaxed); }
@@ -54,6 +55,7 @@ public:
     void childAfterFork();
 
 private:
+    friend union SessionStorage;
     Session() = default;
     struct NoGilBuffer {
         std::atomic_flag lock = ATOMIC_FLAG_INIT;
@@ -82,7 +84,10 @@ private:
     static inline std::atomic<bool> s_recording{false};
     static inline std::uint64_t s_sampleBytes = 0;
     static inline std::uint64_t s_generation = 0;
-    static Session* const s_instance;
+    static SessionStorage s_storage;
+
+    // First, so that a free's filter test reads the session's own address (sampled mode's hot path).
+    SampledAddresses m_sampled;
 
     // Set at start, read by any thread; changed only by start/stop/fork under the GIL.
     bool m_started = false;
@@ -105,7 +110,17 @@ private:
     std::vector<PyCodeObject*> m_orphanCodeRefs;
 
     NoGilBuffer m_noGil;  // guarded by its spin lock
-    SampledAddresses m_sampled;
 };
+
+// The one session, in static storage (the hooks reach it at an address fixed at link time, with
+// no pointer to load) and never destroyed: allocator hooks may run in other threads during
+// interpreter exit, after static destructors.
+union SessionStorage {
+    SessionStorage() : session() {}
+    ~SessionStorage() {}
+    Session session;
+};
+
+inline Session& Session::instance() { return s_storage.session; }
 
 }  // namespace memhound::record
