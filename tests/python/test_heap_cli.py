@@ -53,7 +53,7 @@ def test_code_and_module_targets(tmp_path: Path) -> None:
     code = run_memhound("heap", "-n", "3", "-c", "data = [bytearray(100000) for _ in range(100)]")
     assert code.returncode == 0, code.stderr
     assert "bytearray " in code.stdout
-    assert "local 'namespace'['data']" in code.stdout
+    assert "__main__.data" in code.stdout  # -c code runs in the module __main__, as under python
     (tmp_path / "heapmod.py").write_text(PROGRAM)
     module = run_memhound("heap", "-m", "heapmod", cwd=tmp_path)
     assert module.returncode == 0, module.stderr

@@ -327,6 +327,35 @@ def test_module_and_code_targets_run_like_python(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout.strip()) == (4, "['-c', 'y']")
 
 
+PICKLES_ITS_OWN_CLASS = """
+import pickle, sys, __main__
+class Point:
+    pass
+print(type(pickle.loads(pickle.dumps(Point()))).__name__, getattr(__main__, "__file__", None))
+"""
+
+
+def test_script_and_code_run_as_the_module_main(tmp_path: Path) -> None:
+    # pickle (and multiprocessing) find the program's classes through sys.modules["__main__"].
+    script = write_program(tmp_path, PICKLES_ITS_OWN_CLASS)
+    result = memhound("run", "-o", "s.bin", str(script), cwd=tmp_path)
+    assert (result.returncode, result.stdout.strip()) == (0, f"Point {script}"), result.stderr
+    result = memhound("run", "-o", "c.bin", "-c", PICKLES_ITS_OWN_CLASS, cwd=tmp_path)
+    assert (result.returncode, result.stdout.strip()) == (0, "Point None"), result.stderr
+
+
+def test_zip_application_and_package_directory_run_like_python(tmp_path: Path) -> None:
+    import zipapp
+
+    source = tmp_path / "app"
+    source.mkdir()
+    (source / "__main__.py").write_text("import sys\nprint('app', sys.argv[1:])\n")
+    zipapp.create_archive(source, tmp_path / "app.pyz", interpreter="/usr/bin/env python3")
+    for target in ("app.pyz", "app"):
+        result = memhound("run", "-o", "z.bin", target, "x", cwd=tmp_path)
+        assert (result.returncode, result.stdout.strip()) == (0, "app ['x']"), result.stderr
+
+
 def test_default_output_name_is_in_the_working_directory(tmp_path: Path) -> None:
     script = write_program(tmp_path, "x = [1] * 10\n", "tiny.py")
     result = memhound("run", str(script), cwd=tmp_path)

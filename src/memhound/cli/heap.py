@@ -81,8 +81,8 @@ def _report_at_end(report: Callable[[], None]) -> Callable[[Callable[[], None]],
 
 @contextmanager
 def _program_end_hook(report: Callable[[], None]) -> Iterator[None]:
-    """Calls `report` right after the program's code runs, inside runpy (script, -m) or
-    memhound._program's exec (-c), where the program's namespace is still alive: paths are
+    """Calls `report` right after the program's code runs, inside runpy (-m) or
+    memhound._program's exec (script, -c), where the program's namespace is still alive: paths are
     labelled from live objects, so the report is made there too."""
     original_run_code = runpy._run_code  # type: ignore[attr-defined]
 
