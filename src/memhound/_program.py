@@ -122,6 +122,8 @@ def run_program(
         sys.path.insert(0, os.path.dirname(os.path.abspath(program.script)))
     elif program.module is not None:
         sys.path.insert(0, os.getcwd())
+    else:
+        sys.path.insert(0, "")  # -c: the current directory, as python puts it
 
     def execute() -> None:
         if program.module is not None:

@@ -344,6 +344,30 @@ def test_script_and_code_run_as_the_module_main(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout.strip()) == (0, "Point None"), result.stderr
 
 
+def test_code_imports_from_the_working_directory_as_under_python(tmp_path: Path) -> None:
+    # Through the console script: there sys.path[0] is its own folder, not the working directory.
+    console_script = Path(sys.executable).with_name("memhound")
+    if not console_script.exists():
+        pytest.skip("memhound's console script is not installed beside this python")
+    write_program(tmp_path, "NAME = 'helper'\n", "helper_here.py")
+    result = subprocess.run(
+        [
+            str(console_script),
+            "run",
+            "-o",
+            "c.bin",
+            "-c",
+            "import helper_here; print(helper_here.NAME)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "helper"), result.stderr
+
+
 def test_zip_application_and_package_directory_run_like_python(tmp_path: Path) -> None:
     import zipapp
 
