@@ -22,8 +22,8 @@ public:
         return true;
     }
     // Counts the allocation's bytes; true while no sample point is reached. After false, the
-    // allocation is sampled and restart() must be called. (The borrow of one subtraction is the
-    // test: the hooks' fast path is then a single read-modify-write.)
+    // allocation is sampled and restart() must be called. (The subtraction's borrow is the
+    // test: no compare follows it on the hooks' fast path.)
     bool countDown(std::size_t size) { return !__builtin_sub_overflow(m_bytesLeft, size, &m_bytesLeft); }
     void restart() { m_bytesLeft = nextInterval(); }
 
