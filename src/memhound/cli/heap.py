@@ -17,7 +17,7 @@ from typing import Any
 
 from memhound import _program
 from memhound._errors import UsageError
-from memhound._program import check_program, require_program, run_program, split_command_line
+from memhound._program import require_program, run_program, split_command_line
 from memhound._snapshot import Snapshot, own_code, snapshot
 
 DESCRIPTION = """\
@@ -59,7 +59,6 @@ def main(words: Sequence[str]) -> int:
 
 
 def run(program: _program.Program, as_json: bool, rows: int) -> int:
-    check_program(program)
     reports: list[dict[str, Any]] = []
     code = run_program(
         program, around=_report_at_end(lambda: reports.append(heap_report(snapshot(), rows)))

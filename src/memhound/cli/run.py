@@ -10,7 +10,6 @@ from typing import NamedTuple
 from memhound._errors import MemhoundError, UsageError
 from memhound._program import (
     Program,
-    check_program,
     require_program,
     run_program,
     split_command_line,
@@ -101,7 +100,6 @@ def parse_options(words: Sequence[str]) -> RunOptions:
 
 
 def run(options: RunOptions, program: Program) -> int:
-    check_program(program)
     output = options.output or default_output(program)
     tracker = Tracker(
         output,
