@@ -1,17 +1,36 @@
 # memhound: the two set-up commands of the README (`make demo`, `make test`) and the developer targets.
 # Every target installs what it needs first, so each works on a fresh Debian 12 machine.
-PYTHON ?= python3
-APT_PACKAGES := libzstd-dev libgtest-dev pkg-config g++ make
+# Python: the active virtual environment's, else one that make creates in build/venv (so that
+# nothing is installed into the system's Python, which Debian marks externally managed).
+# PYTHON=... overrides both; BASE_PYTHON is the interpreter build/venv is made from.
+BASE_PYTHON ?= python3
+VENV := build/venv
+ifeq ($(origin PYTHON),undefined)
+  ifdef VIRTUAL_ENV
+    PYTHON := $(VIRTUAL_ENV)/bin/python
+  else
+    PYTHON := $(VENV)/bin/python
+    MAKE_VENV := $(PYTHON)
+  endif
+  # the build tools that pip installs (cmake, ninja) are found beside that Python
+  export PATH := $(abspath $(dir $(PYTHON))):$(PATH)
+endif
+APT_PACKAGES := libzstd-dev libgtest-dev pkg-config g++ make python3-venv
 PIP_BUILD := scikit-build-core nanobind cmake ninja
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CMAKE_CPP := cmake -G Ninja -DMEMHOUND_PYTHON=OFF -DMEMHOUND_TESTS=ON
 
-.PHONY: deps install demo test cpp-test py-test asan bench format lint clean
+.PHONY: system-deps deps install demo test cpp-test py-test asan bench format lint clean
 
-deps:  ## system packages and build tools
+system-deps:  ## the Debian packages the build and the tests need
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
+
+$(VENV)/bin/python: | system-deps
+	$(BASE_PYTHON) -m venv $(VENV)
+
+deps: system-deps $(MAKE_VENV)  ## system packages, then the build tools in the chosen Python
 	$(PYTHON) -m pip install -q $(PIP_BUILD)
 
 install: deps  ## the package and its test extras (incremental build in build/py)

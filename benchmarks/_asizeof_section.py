@@ -33,11 +33,11 @@ def asizeof_section(nodes: int, timeout_s: float) -> SectionReport:
         f"`gc.get_referents`, classes and modules excluded). Each sizer is called "
         f"{data['repeat']} times in one fresh process; the median call is reported."
     )
-    body = intro + "\n\n" + _asizeof_table(data)
+    body = intro + "\n\n" + asizeof_table(data)
     return SectionReport(TITLE, body, [asizeof_bar(data)])
 
 
-def _asizeof_table(data: dict) -> str:
+def asizeof_table(data: dict) -> str:
     baseline = data["tools"].get(BASELINE, {})
     rows = [
         _sizer_row(name, result, baseline, data["objects"])

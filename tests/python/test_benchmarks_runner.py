@@ -3,6 +3,7 @@ whose markdown is parsed back (sections, machine facts, timings, ratios, geomean
 
 from __future__ import annotations
 
+import json
 import math
 import platform
 import re
@@ -16,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH_DIR = REPO / "benchmarks"
 sys.path.insert(0, str(BENCH_DIR))
 
-from _asizeof_section import asizeof_bar
+from _asizeof_section import asizeof_bar, asizeof_table
 from _heap_section import rows_table
 from _leaks_section import LeakRun, leak_check_bar
 from _machine import cpu_model
@@ -188,6 +189,22 @@ def test_asizeof_bar_is_the_speed_up_over_pympler() -> None:
     assert verdict({"seconds": 0.03, "bytes": 1000}) is Verdict.MET  # 40x
     assert verdict({"seconds": 0.06, "bytes": 1000}) is Verdict.NOT_MET  # 20x
     assert verdict({"error": "not implemented yet"}) is Verdict.NOT_MEASURED
+
+
+def test_asizeof_worker_reports_a_missing_pympler(tmp_path: Path) -> None:
+    # The worker runs with pympler unimportable, whatever this machine has installed.
+    output = tmp_path / "asizeof.json"
+    blocked = (
+        "import runpy, sys; sys.modules['pympler'] = None; "
+        f"sys.argv = [{str(BENCH_DIR / '_asizeof.py')!r}, '50', {str(output)!r}]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(output.read_text(encoding="utf-8"))
+    assert data["tools"]["pympler.asizeof"] == {"error": "not installed"}
+    assert asizeof_bar(data).verdict is Verdict.NOT_MEASURED
+    assert "| pympler.asizeof | not installed | - |" in asizeof_table(data)
 
 
 def test_run_json_reads_the_result_or_says_why_not() -> None:
