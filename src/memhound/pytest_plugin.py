@@ -2,19 +2,27 @@
 
 Markers:
     @pytest.mark.no_leaks(iterations=20, warmup=3, min_bytes=64)
-        repeats the test body and fails with the leaks found (kinds, site, path).
+        repeats the test's whole protocol (setup, call, teardown) and fails the test with the
+        leaks found (kinds, site, path).
+    @pytest.mark.memhound_skip(reason)
+        leaves the test out of --memhound-leaks.
     @pytest.mark.limit_memory("24 MB")
         fails a test whose traced peak (memory allocated during the test and live at once)
         exceeds the limit.
     @pytest.mark.limit_leaks("1 MB", warmup=0)
         fails a test that leaves more than the limit allocated when it returns (after a
         collection), after `warmup` untraced calls that fill caches.
-Option:
-    --memhound-leaks   checks every test as if it were marked no_leaks.
+Options:
+    --memhound-leaks            checks every test as if it were marked no_leaks
+    --memhound-iterations N     iterations of each check (fewer for slow tests)
+    --memhound-leaks-strict     a test that fails when repeated fails the run
+    --memhound-leaks-json PATH  every test's verdict, with its leaks in `memhound leaks`' schema
 
-Only the test body is repeated: fixtures are set up once, as usual. The plugin replaces the test
-function with a checking wrapper for the duration of the call, so it works with any fixture and
-with pytest-xdist (each worker checks its own tests). Coroutine tests are left to their plugin.
+A leak check takes over the test's run protocol (see memhound._testing._pytest_item), so
+function-scoped fixtures are set up and torn down around every repetition, and any test style
+that pytest runs is checked: functions, classes, unittest.TestCase, async tests through their
+plugin. Under pytest-xdist each worker checks its own tests; their verdicts travel to the
+controller in the reports, which prints the summary and writes the JSON file.
 """
 
 from __future__ import annotations
@@ -26,16 +34,17 @@ from typing import Any
 
 import pytest
 
-from memhound._leaks._detect import check_leaks
 from memhound._leaks._limits import parse_size, traced_leftover, traced_peak
+from memhound._testing._verdict import PROPERTY, Tally, Verdict
 
 DEFAULT_ITERATIONS = 20
 DEFAULT_WARMUP = 3
 MARKERS = (
     (
-        "no_leaks(iterations=20, warmup=3, min_bytes=64): repeat the test body with memhound "
-        "and fail if memory or resources grow at every iteration"
+        "no_leaks(iterations=20, warmup=3, min_bytes=64): repeat the test (fixtures included) "
+        "with memhound and fail if memory or resources grow at every iteration"
     ),
+    "memhound_skip(reason): leave the test out of memhound's leak checks",
     "limit_memory(limit): fail if the traced peak of the test exceeds limit (e.g. '24 MB')",
     "limit_leaks(limit, warmup=0): fail if the test leaves more than limit allocated",
 )
@@ -55,18 +64,91 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--memhound-iterations",
         type=int,
         default=DEFAULT_ITERATIONS,
-        help=f"iterations of each leak check (default {DEFAULT_ITERATIONS})",
+        help=f"iterations of each leak check (default {DEFAULT_ITERATIONS}; fewer for tests "
+        "that would take over 10 s)",
+    )
+    group.addoption(
+        "--memhound-leaks-strict",
+        action="store_true",
+        default=False,
+        help="fail a test that fails, errors or is skipped when it is repeated (by default it "
+        "is reported as not repeatable and keeps its own outcome)",
+    )
+    group.addoption(
+        "--memhound-leaks-json",
+        metavar="PATH",
+        default=None,
+        help="write every test's leak-check verdict to PATH as JSON",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    config.pluginmanager.register(LeakSession(config), "memhound-leak-session")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    options = _leak_check_options(item)
+    if options is None:
+        return None  # pytest's own protocol
+    from memhound._testing._pytest_item import run_checked
+
+    run_checked(item, nextitem, options)
+    return True
+
+
+def _leak_check_options(item: pytest.Item) -> Any:
+    """The check's options, or None when the test is not leak-checked."""
+    marker = item.get_closest_marker("no_leaks")
+    if marker is None and not item.config.getoption("memhound_leaks"):
+        return None
+    from memhound._testing._pytest_item import CheckOptions
+
+    strict = bool(item.config.getoption("memhound_leaks_strict"))
+    skip = item.get_closest_marker("memhound_skip")
+    skip_reason = None
+    if skip is not None:
+        why = skip.args[0] if skip.args else skip.kwargs.get("reason")
+        skip_reason = "marker memhound_skip" + (f": {why}" if why else "")
+    if marker is not None:
+        kwargs = {"iterations": DEFAULT_ITERATIONS, "warmup": DEFAULT_WARMUP, **marker.kwargs}
+        return CheckOptions(strict=strict, skip_reason=skip_reason, **kwargs)
+    iterations = item.config.getoption("memhound_iterations")
+    return CheckOptions(iterations, DEFAULT_WARMUP, strict=strict, skip_reason=skip_reason)
+
+
+class LeakSession:
+    """The session's verdicts: gathered from the reports (a pytest-xdist controller gets its
+    workers' reports too), summed up at the end and written to --memhound-leaks-json."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.tally = Tally()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == PROPERTY:
+                self.tally.add(Verdict.from_json(value))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.tally.verdicts:
+            return
+        terminalreporter.section("memhound leaks")
+        for line in self.tally.listed("not_repeatable"):
+            terminalreporter.write_line(f"not repeatable: {line}")
+        terminalreporter.write_line(self.tally.summary_line())
+
+    def pytest_sessionfinish(self) -> None:
+        path = self.config.getoption("memhound_leaks_json")
+        if path and not hasattr(self.config, "workerinput"):
+            self.tally.write_json(path)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, None]:
-    checks = _checks_for(pyfuncitem)
+    checks = _limit_checks_for(pyfuncitem)
     original = pyfuncitem.obj
     if not checks or inspect.iscoroutinefunction(original):
         yield
@@ -85,37 +167,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, Non
         pyfuncitem.obj = original
 
 
-def _checks_for(item: pytest.Function) -> list[Check]:
+def _limit_checks_for(item: pytest.Function) -> list[Check]:
     checks: list[Check] = []
     for marker in item.iter_markers("limit_memory"):
         checks.append(_limit_memory_check(*marker.args, **marker.kwargs))
     for marker in item.iter_markers("limit_leaks"):
         checks.append(_limit_leaks_check(*marker.args, **marker.kwargs))
-    marker = item.get_closest_marker("no_leaks")
-    if marker is not None:
-        checks.append(_no_leaks_check(item.nodeid, **marker.kwargs))
-    elif item.config.getoption("memhound_leaks"):
-        iterations = item.config.getoption("memhound_iterations")
-        checks.append(_no_leaks_check(item.nodeid, iterations=iterations))
     return checks
-
-
-def _no_leaks_check(
-    name: str,
-    iterations: int = DEFAULT_ITERATIONS,
-    warmup: int = DEFAULT_WARMUP,
-    min_bytes: float | None = None,
-) -> Check:
-    options: dict[str, Any] = {"iterations": iterations, "warmup": warmup}
-    if min_bytes is not None:
-        options["min_bytes"] = min_bytes
-
-    def check(body: Callable[[], Any]) -> None:
-        report = check_leaks(body, name=name, **options)
-        if report.leaked:
-            pytest.fail(str(report), pytrace=False)
-
-    return check
 
 
 def _limit_memory_check(limit: str | int) -> Check:

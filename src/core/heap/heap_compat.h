@@ -100,6 +100,19 @@ inline void prefetchContents(PyObject* obj) {
     }
 }
 
+// Where a GC-tracked container keeps its elements when they live out of line (a list's item
+// array, a dict's keys, a set's hash table), or 0: the allocation the tracer saw for them.
+inline std::uintptr_t elementStorage(PyObject* obj) {
+    PyTypeObject* type = Py_TYPE(obj);
+    if (type == &PyList_Type) return reinterpret_cast<std::uintptr_t>(reinterpret_cast<PyListObject*>(obj)->ob_item);
+    if (type == &PyDict_Type) return reinterpret_cast<std::uintptr_t>(reinterpret_cast<PyDictObject*>(obj)->ma_keys);
+    if (type == &PySet_Type || type == &PyFrozenSet_Type) {
+        auto* set = reinterpret_cast<PySetObject*>(obj);
+        return set->table == set->smalltable ? 0 : reinterpret_cast<std::uintptr_t>(set->table);
+    }
+    return 0;
+}
+
 inline PyObject* modulesDict(PyInterpreterState* interp) { return interp->modules; }
 inline PyObject* builtinsDict(PyInterpreterState* interp) { return interp->builtins; }
 

@@ -84,8 +84,18 @@ std::optional<NodeId> HeapSnapshot::nodeOfAllocation(std::uint64_t address) {
     }
     auto it = std::lower_bound(m_byAddress.begin(), m_byAddress.end(), address,
                                [&](std::uint32_t node, std::uint64_t a) { return addresses[node] < a; });
-    if (it == m_byAddress.end() || addresses[*it] != address) return std::nullopt;
-    return NodeId(*it);
+    if (it != m_byAddress.end() && addresses[*it] == address) return NodeId(*it);
+    return nodeOwningStorage(address);
+}
+
+std::optional<NodeId> HeapSnapshot::nodeOwningStorage(std::uint64_t address) const {
+    // Only live containers are read: the GC lists hold no freed object. One pass, on a miss only.
+    if (!m_live || address == 0) return std::nullopt;
+    PyObject* owner = nullptr;
+    compat::forEachTracked(PyInterpreterState_Get(), [&](PyObject* obj) {
+        if (owner == nullptr && compat::elementStorage(obj) == address) owner = obj;
+    });
+    return owner != nullptr ? nodeOfObject(owner) : std::nullopt;
 }
 
 bool HeapSnapshot::isTracked(PyObject* obj) const {

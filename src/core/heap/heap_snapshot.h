@@ -59,6 +59,9 @@ public:
     std::optional<NodeId> nodeOfObject(PyObject* obj) const;
     // id() of the node's object as it was when walked (its address after the preheader).
     std::uintptr_t objectId(NodeId node) const { return objectAddress(node); }
+    // The node of the object allocated at `address`; in a live snapshot, else the node of the
+    // container whose element storage (list items, dict keys, set table) was allocated there:
+    // a list taken from the free list leaves only its item array in the trace.
     std::optional<NodeId> nodeOfAllocation(std::uint64_t address);
     // The object of `node` if it is provably the same live object, else nullptr (borrowed).
     PyObject* liveObject(NodeId node);
@@ -81,6 +84,7 @@ public:
 
 private:
     std::uintptr_t objectAddress(NodeId node) const;
+    std::optional<NodeId> nodeOwningStorage(std::uint64_t address) const;
     PyObject* provenRoot(std::uint32_t rootIndex);
     bool isTracked(PyObject* obj) const;
     PyObject* labelSteps(PyObject* first, PyObject* before, const std::vector<NodeId>& nodes,
