@@ -6,8 +6,9 @@ it and what kind of leak it is. The steps live in their own modules:
     _analyze   representative objects, retention paths, resources -> grouped Leaks
     _probe     where untraced growth came from: bare file descriptors, malloc'd native memory
 
-Cost: the iterations run traced, with a full collection at each checkpoint of the window when
-the collector is on; then one heap snapshot, one read of the capture and two resource censuses.
+Cost: the iterations run traced, with a collection at each checkpoint of the window when the
+collector is on; then one read of the capture, two resource censuses, and a heap snapshot when
+some site grows.
 Per iteration only the fd count and malloc's bytes in use are read. The probe runs (two more
 calls, line-traced) happen only when fds or native memory grow with nothing traced to show.
 """
@@ -103,14 +104,17 @@ def _check_counts(iterations: int, warmup: int) -> None:
 def _analyze(
     observation: Observation, iterations: int, folder: str, min_bytes: float
 ) -> tuple[list[Leak], list[Any], Census]:
-    heap = snapshot()
     after = take_census()
     capture = read_capture(os.path.join(folder, "leaks.bin"))
     rows = [SiteGrowth.from_row(row) for row in capture.site_growth(observation.checkpoints)]
-    analysis = Analysis(capture, heap, after, observation.checkpoints)
-    leaks = leaks_from(analysis, growing_sites(rows, iterations), iterations)
+    growth = growing_sites(rows, iterations)
+    garbage = cyclic_garbage(capture, observation.garbage)
+    if not growth:
+        return [], garbage, after  # nothing grows: no heap snapshot needed
+    analysis = Analysis(capture, snapshot(), after, observation.checkpoints)
+    leaks = leaks_from(analysis, growth, iterations)
     kept = [leak for leak in leaks if leak.bytes_per_iteration >= min_bytes or leak.resource]
-    return kept, cyclic_garbage(capture, observation.garbage), after
+    return kept, garbage, after
 
 
 def _fd_leaks(
