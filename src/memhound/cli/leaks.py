@@ -25,6 +25,8 @@ with its kinds (global, class_attribute, closure, default_argument, thread_local
 resource, traceback, cache, listener, task, native), its growth per iteration, where it was
 allocated and the path that keeps it alive. TARGET is path/to/file.py:function or
 package.module:function; the function gets the iteration number if it takes one parameter.
+TARGET may also be a pytest test id (tests/test_x.py::TestCase::test_method): the test's whole
+protocol, fixtures included, is repeated through memhound's pytest plugin.
 Exit code: 0 clean, 1 leaks found, 2 usage error."""
 
 
@@ -36,7 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "target", metavar="TARGET", help="path/to/file.py:function or package.module:function"
+        "target",
+        metavar="TARGET",
+        help="path/to/file.py:function, package.module:function or a pytest test id",
     )
     parser.add_argument(
         "--iterations",
@@ -67,7 +71,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from memhound._leaks._detect import check_leaks  # loads the detector only for this command
+    from memhound._testing._test_id import check_test_id, is_test_id
 
+    if is_test_id(args.target):
+        return check_test_id(args.target, args.iterations, args.json)
     unit = resolve_target(args.target)
     report = check_leaks(
         unit, iterations=args.iterations, warmup=args.warmup, min_bytes=args.min_bytes
