@@ -15,6 +15,7 @@ Markers:
 Options:
     --memhound-leaks            checks every test as if it were marked no_leaks
     --memhound-iterations N     iterations of each check (fewer for slow tests)
+    --memhound-max-seconds S    tests whose run takes longer are left out (default 1)
     --memhound-leaks-strict     a test that fails when repeated fails the run
     --memhound-leaks-json PATH  every test's verdict, with its leaks in `memhound leaks`' schema
 
@@ -39,6 +40,7 @@ from memhound._testing._verdict import PROPERTY, Tally, Verdict
 
 DEFAULT_ITERATIONS = 20
 DEFAULT_WARMUP = 3
+DEFAULT_MAX_SECONDS = 1.0
 MARKERS = (
     (
         "no_leaks(iterations=20, warmup=3, min_bytes=64): repeat the test (fixtures included) "
@@ -65,7 +67,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=DEFAULT_ITERATIONS,
         help=f"iterations of each leak check (default {DEFAULT_ITERATIONS}; fewer for tests "
-        "that would take over 10 s)",
+        "whose repetitions would take over 5 s)",
+    )
+    group.addoption(
+        "--memhound-max-seconds",
+        type=float,
+        default=DEFAULT_MAX_SECONDS,
+        metavar="S",
+        help="with --memhound-leaks, leave out tests whose run takes longer than S seconds "
+        f"(default {DEFAULT_MAX_SECONDS:g}; a no_leaks marker checks its test whatever it takes)",
     )
     group.addoption(
         "--memhound-leaks-strict",
@@ -116,7 +126,8 @@ def _leak_check_options(item: pytest.Item) -> Any:
         kwargs = {"iterations": DEFAULT_ITERATIONS, "warmup": DEFAULT_WARMUP, **marker.kwargs}
         return CheckOptions(strict=strict, skip_reason=skip_reason, **kwargs)
     iterations = item.config.getoption("memhound_iterations")
-    return CheckOptions(iterations, DEFAULT_WARMUP, strict=strict, skip_reason=skip_reason)
+    max_seconds = item.config.getoption("memhound_max_seconds")
+    return CheckOptions(iterations, DEFAULT_WARMUP, None, strict, skip_reason, max_seconds)
 
 
 class LeakSession:

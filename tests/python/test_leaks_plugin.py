@@ -262,8 +262,10 @@ def test_a_test_that_breaks_when_repeated_keeps_its_outcome(pytester):
         [
             "not repeatable: *test_second_run_fails: call failed: assert 2 == 1*",
             "not repeatable: *test_registers_once: call failed: ValueError: Plugin already*",
-            "memhound leaks: 0 checked (0 leaking), 2 not repeatable, 4 not checked "
-            "(*xfail 1*)*; the checks took * s",
+            (
+                "memhound leaks: 0 checked (0 leaking), 2 not repeatable, 4 not checked "
+                "(*xfail 1*)*; the checks took * s"
+            ),
         ]
     )
     verdicts = json.loads(report.read_text())
@@ -277,6 +279,29 @@ def test_a_test_that_breaks_when_repeated_keeps_its_outcome(pytester):
     assert reasons["test_left_out"] == "marker memhound_skip: too slow to repeat"
     assert reasons["test_skipped"] == "skipped"
     assert reasons["test_fails_normally"].startswith("failed: call failed")
+
+
+def test_a_slow_test_is_left_out_unless_marked(pytester):
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        def test_slow():
+            time.sleep(0.3)
+
+        @pytest.mark.no_leaks(iterations=6, warmup=1)
+        def test_slow_but_marked():
+            time.sleep(0.3)
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--memhound-leaks", "--memhound-max-seconds", "0.1"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["memhound leaks: 1 checked (0 leaking), 0 not repeatable, 1 not checked (slow 1)*"]
+    )
 
 
 def test_strict_fails_a_test_that_is_not_repeatable(pytester):

@@ -125,7 +125,9 @@ def test_leaks_given_a_test_id_checks_that_test(tmp_path: Path) -> None:
     )
     assert leaky.returncode == 1, leaky.stdout + leaky.stderr
     (leak,) = json.loads(report.read_text())["leaks"]
-    assert leak["kinds"] == ["global"] and leak["allocated_at"][0]["function"] == "Service.test_leaky"
+    assert (
+        leak["kinds"] == ["global"] and leak["allocated_at"][0]["function"] == "Service.test_leaky"
+    )
     clean = run_memhound("leaks", "test_service.py::Service::test_clean", cwd=str(tmp_path))
     assert clean.returncode == 0, clean.stdout
     unrepeatable = run_memhound(

@@ -22,6 +22,7 @@ a list of its own that is dropped.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 import warnings
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ from memhound._testing._verdict import (
 )
 
 # A check aims to repeat a test for at most this long; slower tests get fewer iterations.
-REPEAT_BUDGET_S = 10.0
+REPEAT_BUDGET_S = 5.0
 
 
 class NotRepeatable(MemhoundError):
@@ -58,6 +59,12 @@ class CheckOptions:
     min_bytes: float | None = None
     strict: bool = False
     skip_reason: str | None = None  # why the test is left out (a memhound_skip marker)
+    max_seconds: float | None = None  # a test whose run takes longer is not checked
+
+    def too_slow(self, seconds_per_run: float) -> str | None:
+        if self.max_seconds is None or seconds_per_run <= self.max_seconds:
+            return None
+        return f"slow: {seconds_per_run:.1f} s per run (over --memhound-max-seconds)"
 
     def scaled_to(self, seconds_per_run: float) -> CheckOptions:
         """Fewer iterations (and one warm-up) when the repetitions would exceed the budget."""
@@ -66,8 +73,7 @@ class CheckOptions:
             return self
         fitting = int(REPEAT_BUDGET_S / max(seconds_per_run, 1e-9)) - 1
         iterations = max(MIN_ITERATIONS + 2, min(self.iterations, fitting))
-        warmup = min(self.warmup, 1)
-        return CheckOptions(iterations, warmup, self.min_bytes, self.strict, self.skip_reason)
+        return dataclasses.replace(self, iterations=iterations, warmup=min(self.warmup, 1))
 
 
 def run_checked(item: pytest.Item, nextitem: pytest.Item | None, options: CheckOptions) -> None:
@@ -166,10 +172,11 @@ def _verdict(
     options: CheckOptions,
 ) -> tuple[Verdict, str | None]:
     """The verdict, and the leak report's text when the test leaks."""
-    unchecked = options.skip_reason or _why_unchecked(reports)
+    seconds_per_run = sum(report.duration for report in reports)
+    unchecked = options.skip_reason or _why_unchecked(reports) or options.too_slow(seconds_per_run)
     if unchecked is not None:
         return not_checked(item.nodeid, unchecked), None
-    options = options.scaled_to(sum(report.duration for report in reports))
+    options = options.scaled_to(seconds_per_run)
     started = time.perf_counter()
     try:
         report = check_leaks(repeat.again, name=item.nodeid, **_check_arguments(options))
@@ -177,8 +184,8 @@ def _verdict(
     except NotRepeatable as exc:
         elapsed = time.perf_counter() - started
         return Verdict(item.nodeid, NOT_REPEATABLE, str(exc), elapsed), None
-    except MemhoundError as exc:
-        return not_checked(item.nodeid, f"error: {exc}"), None
+    except Exception as exc:  # noqa: BLE001 - the check's own failure must not end the session
+        return not_checked(item.nodeid, f"error: {type(exc).__name__}: {exc}"), None
     status = LEAKING if report.leaked else CLEAN
     elapsed = time.perf_counter() - started
     verdict = Verdict(item.nodeid, status, None, elapsed, report.to_json())
@@ -227,4 +234,3 @@ def _attach(
         target.longrepr = leak_text or (
             f"memhound: the test is not repeatable (first failure: {verdict.reason})"
         )
-

@@ -113,8 +113,8 @@ def _check(
         )
     except NotRepeatable as exc:
         return Verdict(name, NOT_REPEATABLE, str(exc), time.perf_counter() - started), None
-    except MemhoundError as exc:
-        return not_checked(name, f"error: {exc}"), None
+    except Exception as exc:  # noqa: BLE001 - the check's own failure must not end the suite
+        return not_checked(name, f"error: {type(exc).__name__}: {exc}"), None
     report = without_residue(report)
     status = LEAKING if report.leaked else CLEAN
     verdict = Verdict(name, status, None, time.perf_counter() - started, report.to_json())
