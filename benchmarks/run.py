@@ -33,6 +33,7 @@ from _tracing_section import (
     tracing_sections,
     workload_summary,
 )
+from real_suites import TITLE as SUITES_TITLE
 
 SECTIONS = ("tracing", "heap", "asizeof", "leaks")
 SECTION_TITLES = {
@@ -213,11 +214,23 @@ def main(argv: list[str]) -> int:
     sections = collect_sections(args, tools)
     report = render(args, facts, tools, sections, argv)
     if args.write:
-        Path(args.write).write_text(report, encoding="utf-8")
+        Path(args.write).write_text(_with_suites_section(report, args.write), encoding="utf-8")
         progress(f"wrote {args.write}")
     else:
         sys.stdout.write(report)
     return 0
+
+
+def _with_suites_section(report: str, path: str) -> str:
+    """The report, plus the real-suites section of the file it replaces (real_suites.py writes
+    that section: it needs projects fetched by hand, so this runner does not measure it)."""
+    old = Path(path).read_text(encoding="utf-8") if Path(path).exists() else ""
+    start = old.find(SUITES_TITLE + "\n")
+    if start == -1:
+        return report
+    following = old.find("\n## ", start + len(SUITES_TITLE))
+    kept = old[start : following + 1 if following != -1 else len(old)]
+    return report.rstrip("\n") + "\n\n" + kept.rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":

@@ -382,3 +382,20 @@ def test_asizeof_section_times_pympler(quick_report: str) -> None:
         rows["memhound.asizeof"][0] in {"not installed", "not implemented yet"}
         or float(rows["memhound.asizeof"][1]) > 0
     )
+
+
+def test_real_suites_section_replaces_its_own_and_survives_a_rewrite(tmp_path: Path) -> None:
+    from real_suites import TITLE, replace_section, section
+    from run import _with_suites_section
+
+    row = ["demo", "3", "3 passed in 0.1 s", "3 (100.0%)", "0", "0", "0", "1.0 s (10.0x)"]
+    new = section([row])
+    document = "# Benchmarks\n\n## Machine\n\nfacts\n"
+    once = replace_section(document, new)
+    assert once.count(TITLE) == 1 and once.startswith(document.rstrip("\n"))
+    twice = replace_section(once + "\n## Later\n\ntext\n", new.replace("demo", "other"))
+    assert twice.count(TITLE) == 1 and "| other |" in twice and "## Later" in twice
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text(once, encoding="utf-8")
+    rewritten = _with_suites_section("# Benchmarks\n\n## Machine\n\nnew facts\n", str(path))
+    assert "new facts" in rewritten and "| demo |" in rewritten
