@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from memhound._capture import read_capture
-from memhound._errors import UsageError
+from memhound._errors import MemhoundError, UsageError
 from memhound._leaks._analyze import Analysis, cyclic_garbage, leaks_from
 from memhound._leaks._defaults import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
 from memhound._leaks._growth import (
@@ -44,6 +44,8 @@ PROBE_RUNS = 2
 # Native (malloc) growth per iteration beyond what the traced leaks explain, below which it is
 # allocator noise.
 NATIVE_MIN_BYTES = 512
+# A bigger capture is not read: its events would need gigabytes of the program's memory.
+MAX_CAPTURE_BYTES = 48 * 2**20
 
 
 def check_leaks(
@@ -105,7 +107,7 @@ def _analyze(
     observation: Observation, iterations: int, folder: str, min_bytes: float
 ) -> tuple[list[Leak], list[Any], Census]:
     after = take_census()
-    capture = read_capture(os.path.join(folder, "leaks.bin"))
+    capture = read_capture(_bounded(os.path.join(folder, "leaks.bin")))
     rows = [SiteGrowth.from_row(row) for row in capture.site_growth(observation.checkpoints)]
     growth = growing_sites(rows, iterations)
     garbage = cyclic_garbage(capture, observation.garbage)
@@ -115,6 +117,19 @@ def _analyze(
     leaks = leaks_from(analysis, growth, iterations)
     kept = [leak for leak in leaks if leak.bytes_per_iteration >= min_bytes or leak.resource]
     return kept, garbage, after
+
+
+def _bounded(capture_path: str) -> str:
+    """The capture, unless reading it would take more memory than a leak check should (the
+    reader keeps every event: about 55 bytes each, 1-2 bytes on disk)."""
+    size = os.path.getsize(capture_path)
+    if size > MAX_CAPTURE_BYTES:
+        raise MemhoundError(
+            f"the unit of work allocates too much to analyse ({size / 2**20:.0f} MiB of capture "
+            f"over the iterations, the limit is {MAX_CAPTURE_BYTES / 2**20:.0f} MiB): run fewer "
+            "iterations, or a smaller unit of work"
+        )
+    return capture_path
 
 
 def _fd_leaks(

@@ -35,6 +35,7 @@ class UnittestOptions:
     warmup: int
     strict: bool = False
     json_path: str | None = None
+    max_seconds: float = 1.0  # a test whose run takes longer is not checked
 
 
 class NotRepeatable(MemhoundError):
@@ -74,6 +75,7 @@ def _result_class(tally: Tally, options: UnittestOptions) -> type[unittest.TextT
 
         def startTest(self, test: unittest.TestCase) -> None:
             self._counts = self._tallies()
+            self._started = time.perf_counter()
             super().startTest(test)
 
         def _tallies(self) -> tuple[int, ...]:
@@ -90,6 +92,9 @@ def _result_class(tally: Tally, options: UnittestOptions) -> type[unittest.TextT
                 return "skipped"
             if xfailed or xpassed:
                 return "xfail"
+            seconds = time.perf_counter() - self._started
+            if seconds > options.max_seconds:
+                return f"slow: {seconds:.1f} s per run (over --max-seconds)"
             return None
 
     return LeakCheckingResult

@@ -12,8 +12,10 @@ from memhound._testing._unittest import UnittestOptions, run_suite
 SUMMARY = "run a unittest suite and check every test for leaks"
 DEFAULT_ITERATIONS = 20
 DEFAULT_WARMUP = 3
+DEFAULT_MAX_SECONDS = 1.0
 HELP = f"""\
-usage: memhound unittest [--iterations N] [--warmup K] [--strict] [--json PATH] [ARGS...]
+usage: memhound unittest [--iterations N] [--warmup K] [--max-seconds S] [--strict]
+                         [--json PATH] [ARGS...]
 
 Runs a unittest suite as `python -m unittest ARGS...` does (discover, module names, -k, -v,
 -f, ...) and checks every test that passes for leaks: a fresh instance of the test (setUp, the
@@ -24,6 +26,7 @@ line ends the run. memhound's options come first; everything after them is unitt
 options:
   --iterations N   traced repetitions of each test (default {DEFAULT_ITERATIONS})
   --warmup K       untraced repetitions first (default {DEFAULT_WARMUP})
+  --max-seconds S  leave out tests whose run takes longer (default {DEFAULT_MAX_SECONDS:g})
   --strict         a test that is not repeatable fails
   --json PATH      write every test's verdict to PATH as JSON
   -h, --help       show this help and exit
@@ -44,8 +47,8 @@ def main(words: Sequence[str]) -> int:
 def _parse(words: list[str]) -> tuple[UnittestOptions, list[str]]:
     """memhound's leading options, and the words left for unittest."""
     counts = {"--iterations": DEFAULT_ITERATIONS, "--warmup": DEFAULT_WARMUP}
-    strict, json_path = False, None
-    while words and words[0] in ("--iterations", "--warmup", "--strict", "--json"):
+    strict, json_path, max_seconds = False, None, DEFAULT_MAX_SECONDS
+    while words and words[0] in (*counts, "--max-seconds", "--strict", "--json"):
         flag = words.pop(0)
         if flag == "--strict":
             strict = True
@@ -55,9 +58,13 @@ def _parse(words: list[str]) -> tuple[UnittestOptions, list[str]]:
         value = words.pop(0)
         if flag == "--json":
             json_path = value
+        elif flag == "--max-seconds":
+            max_seconds = _seconds(value)
         else:
             counts[flag] = _count(flag, value)
-    options = UnittestOptions(counts["--iterations"], counts["--warmup"], strict, json_path)
+    options = UnittestOptions(
+        counts["--iterations"], counts["--warmup"], strict, json_path, max_seconds
+    )
     return options, words
 
 
@@ -66,3 +73,10 @@ def _count(flag: str, value: str) -> int:
         return int(value)
     except ValueError:
         raise UsageError(f"{flag} takes a whole number (got {value!r})") from None
+
+
+def _seconds(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"--max-seconds takes a number of seconds (got {value!r})") from None
