@@ -88,14 +88,39 @@ std::optional<NodeId> HeapSnapshot::nodeOfAllocation(std::uint64_t address) {
     return nodeOwningStorage(address);
 }
 
+namespace {
+
+struct StorageSearch {
+    std::uint64_t address;
+    PyObject* owner;
+};
+
+// A referent of a live container is live too: an untracked one (a dict of atomic values, which
+// the collector does not list) is found this way.
+int visitUntrackedOwner(PyObject* child, void* arg) {
+    auto* search = static_cast<StorageSearch*>(arg);
+    // elementStorage first: only containers (all GC types) have a GC header to read.
+    if (search->owner == nullptr && compat::elementStorage(child) == search->address && !compat::isTracked(child)) {
+        search->owner = child;
+    }
+    return 0;
+}
+
+}  // namespace
+
 std::optional<NodeId> HeapSnapshot::nodeOwningStorage(std::uint64_t address) const {
     // Only live containers are read: the GC lists hold no freed object. One pass, on a miss only.
     if (!m_live || address == 0) return std::nullopt;
-    PyObject* owner = nullptr;
+    StorageSearch search{address, nullptr};
     compat::forEachTracked(PyInterpreterState_Get(), [&](PyObject* obj) {
-        if (owner == nullptr && compat::elementStorage(obj) == address) owner = obj;
+        if (search.owner != nullptr) return;
+        if (compat::elementStorage(obj) == address) {
+            search.owner = obj;
+        } else if (traverseproc traverse = Py_TYPE(obj)->tp_traverse) {
+            traverse(obj, visitUntrackedOwner, &search);
+        }
     });
-    return owner != nullptr ? nodeOfObject(owner) : std::nullopt;
+    return search.owner != nullptr ? nodeOfObject(search.owner) : std::nullopt;
 }
 
 bool HeapSnapshot::isTracked(PyObject* obj) const {
