@@ -256,6 +256,16 @@ class Snapshot:
         root_kind, root_label, root_node, steps = found
         return Path(root_kind, root_label, self.node_type(root_node), self._steps(steps))
 
+    def objects_on_path(self, node: int) -> list[object]:
+        """The live objects along the path to `node`, root first (those provably live)."""
+        found = self._core.path(node)
+        if found is None:
+            return []
+        _kind, _label, root_node, steps = found
+        nodes = [root_node, *(to for _kind, _label, _owner, to in steps)]
+        objects = (self._core.node_object(each) for each in nodes)
+        return [obj for obj in objects if obj is not None]
+
     def unreachable_nodes(self) -> list[int]:
         """Objects in memory that no root reaches: garbage the collector has not freed (yet)."""
         return list(_core.unreachable_nodes(self._core))
