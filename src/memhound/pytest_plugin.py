@@ -1,9 +1,10 @@
 """memhound's pytest plugin (registered through the `pytest11` entry point).
 
 Markers:
-    @pytest.mark.no_leaks(iterations=20, warmup=3, min_bytes=64)
+    @pytest.mark.no_leaks(iterations=20, warmup=3, min_bytes=64, budget="10s")
         repeats the test's whole protocol (setup, call, teardown) and fails the test with the
-        leaks found (kinds, site, path).
+        leaks found (kinds, site, path); `budget` bounds the extra rounds run when growth into
+        a cache might stop at a limit.
     @pytest.mark.memhound_skip(reason)
         leaves the test out of --memhound-leaks.
     @pytest.mark.limit_memory("24 MB")
@@ -16,6 +17,7 @@ Options:
     --memhound-leaks            checks every test as if it were marked no_leaks
     --memhound-iterations N     iterations of each check (fewer for slow tests)
     --memhound-max-seconds S    tests whose run takes longer are left out (default 1)
+    --memhound-budget TIME      time for extra rounds when the evidence is ambiguous (10s)
     --memhound-leaks-strict     a test that fails when repeated fails the run
     --memhound-leaks-json PATH  every test's verdict, with its leaks in `memhound leaks`' schema
 
@@ -35,6 +37,7 @@ from typing import Any
 
 import pytest
 
+from memhound._leaks._defaults import DEFAULT_BUDGET_S, parse_seconds, seconds_argument
 from memhound._leaks._limits import parse_size, traced_leftover, traced_peak
 from memhound._testing._verdict import PROPERTY, Tally, Verdict
 
@@ -43,7 +46,8 @@ DEFAULT_WARMUP = 3
 DEFAULT_MAX_SECONDS = 1.0
 MARKERS = (
     (
-        "no_leaks(iterations=20, warmup=3, min_bytes=64): repeat the test (fixtures included) "
+        "no_leaks(iterations=20, warmup=3, min_bytes=64, budget='10s'): repeat the test "
+        "(fixtures included) "
         "with memhound and fail if memory or resources grow at every iteration"
     ),
     "memhound_skip(reason): leave the test out of memhound's leak checks",
@@ -76,6 +80,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="S",
         help="with --memhound-leaks, leave out tests whose run takes longer than S seconds "
         f"(default {DEFAULT_MAX_SECONDS:g}; a no_leaks marker checks its test whatever it takes)",
+    )
+    group.addoption(
+        "--memhound-budget",
+        type=seconds_argument,
+        default=DEFAULT_BUDGET_S,
+        metavar="TIME",
+        help="time a leak check may spend on more iterations when its evidence is ambiguous "
+        f"(growth into a cache that may stop at a limit; default {DEFAULT_BUDGET_S:g}s)",
     )
     group.addoption(
         "--memhound-leaks-strict",
@@ -122,12 +134,20 @@ def _leak_check_options(item: pytest.Item) -> Any:
     if skip is not None:
         why = skip.args[0] if skip.args else skip.kwargs.get("reason")
         skip_reason = "marker memhound_skip" + (f": {why}" if why else "")
+    budget = item.config.getoption("memhound_budget")
     if marker is not None:
-        kwargs = {"iterations": DEFAULT_ITERATIONS, "warmup": DEFAULT_WARMUP, **marker.kwargs}
+        kwargs = {
+            "iterations": DEFAULT_ITERATIONS,
+            "warmup": DEFAULT_WARMUP,
+            **marker.kwargs,
+            "budget": parse_seconds(marker.kwargs.get("budget", budget)),
+        }
         return CheckOptions(strict=strict, skip_reason=skip_reason, **kwargs)
     iterations = item.config.getoption("memhound_iterations")
     max_seconds = item.config.getoption("memhound_max_seconds")
-    return CheckOptions(iterations, DEFAULT_WARMUP, None, strict, skip_reason, max_seconds)
+    return CheckOptions(
+        iterations, DEFAULT_WARMUP, None, strict, skip_reason, max_seconds, budget=budget
+    )
 
 
 class LeakSession:

@@ -15,6 +15,8 @@ REPORT_KEYS = {
     "leaks",
     "cyclic_garbage",
     "resources",
+    "bounded_caches",
+    "extended",
 }
 
 LEAK_KEYS = {
@@ -26,6 +28,8 @@ LEAK_KEYS = {
     "retained_by",
     "path",
     "resource",
+    "held_by",
+    "holder_module",
 }
 
 

@@ -53,12 +53,16 @@ class FakeSnapshot:
     paths: dict[int, FakePath | None]
     cycles: dict[int, list[FakeStep]] = field(default_factory=dict)
     objects: dict[int, object] = field(default_factory=dict)
+    path_objects: dict[int, list[object]] = field(default_factory=dict)
 
     def node_of_allocation(self, address: int) -> int | None:
         return self.nodes[address][0] if address in self.nodes else None
 
     def node_type(self, node: int) -> str:
         return next(t for n, t in self.nodes.values() if n == node)
+
+    def node_address(self, node: int) -> int:
+        return next(address for address, (n, _) in self.nodes.items() if n == node)
 
     def path_to_node(self, node: int) -> FakePath | None:
         return self.paths.get(node)
@@ -71,6 +75,9 @@ class FakeSnapshot:
 
     def node_object(self, node: int) -> object | None:
         return self.objects.get(node)
+
+    def objects_on_path(self, node: int) -> list[object]:
+        return list(self.path_objects.get(node, []))
 
 
 def growth(stack: int, size: float = 100.0) -> Growth:

@@ -384,3 +384,54 @@ def test_markers_are_registered(pytester):
     result.stdout.fnmatch_lines(
         ["*no_leaks(*", "*memhound_skip(*", "*limit_memory(*", "*limit_leaks(*"]
     )
+
+
+MEMO_TESTS = """
+import collections
+import pytest
+
+PRICE_CACHE = collections.OrderedDict()  # evicts past 50 entries: a limit no attribute shows
+COUNTER = iter(range(10**6))
+
+
+def quote(key):
+    PRICE_CACHE[key] = [key] * 20
+    if len(PRICE_CACHE) > 50:
+        PRICE_CACHE.popitem(last=False)
+
+
+def test_memo_filling():
+    quote(next(COUNTER))
+
+
+@pytest.mark.no_leaks(iterations=20, budget=0)
+def test_memo_without_budget():
+    quote(next(COUNTER))
+"""
+
+
+def test_budget_gives_an_ambiguous_cache_more_rounds_and_zero_gives_none(pytester):
+    pytester.makepyfile(test_memo=MEMO_TESTS)
+    report = pytester.path / "verdicts.json"
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--memhound-leaks",
+        "--memhound-iterations=20",
+        "--memhound-budget=30s",
+        f"--memhound-leaks-json={report}",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    verdicts = {v["test"].split("::")[-1]: v for v in json.loads(report.read_text())["tests"]}
+    filling = verdicts["test_memo_filling"]
+    assert filling["status"] == "clean"
+    assert filling["report"]["extended"]["settled"] is True
+    unextended = verdicts["test_memo_without_budget"]
+    assert unextended["status"] == "leaking" and unextended["report"]["extended"] is None
+
+
+def test_a_bad_budget_option_is_a_usage_error(pytester):
+    pytester.makepyfile(test_memo=MEMO_TESTS)
+    result = pytester.runpytest_subprocess("--memhound-leaks", "--memhound-budget=soon")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*bad duration 'soon'*"])

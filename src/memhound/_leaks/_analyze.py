@@ -16,10 +16,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from memhound._leaks._bounded import Bound, bound_on_path
 from memhound._leaks._group import SiteEvidence, SiteGroup, group_sites
 from memhound._leaks._growth import Growth, window_for
 from memhound._leaks._kinds import TASK_TYPES, Retention, Step, classify, short_type
-from memhound._leaks._model import KIND_ORDER, CyclicGarbage, Frame, Leak, PathEdge, order_kinds
+from memhound._leaks._model import (
+    KIND_ORDER,
+    CyclicGarbage,
+    Frame,
+    Holder,
+    Leak,
+    PathEdge,
+    order_kinds,
+)
+from memhound._leaks._origin import holder_of, is_program_file
 from memhound._leaks._probe import PACKAGE_DIR
 from memhound._leaks._resources import Census, OpenResource, allocation_address, type_name
 
@@ -51,6 +61,7 @@ class Evidence:
     node: int | None
     rendered_path: str | None
     resource: OpenResource | None
+    bound: Bound | None = None  # a bounded container on the path (an lru_cache, a deque)
 
 
 class Analysis:
@@ -97,9 +108,10 @@ class Analysis:
             self._unreachable = set(self.snapshot.unreachable_nodes())
         return self._unreachable
 
-    def representative(self, stack: int, iterations: int) -> int | None:
+    def representative(self, stack: int, iterations: int) -> tuple[int, bool] | None:
         """The node of the oldest live allocation of `stack` made inside the growth window
-        (it survived several checkpoints: leaked, not a temporary), else of any before the end."""
+        (it survived several checkpoints: leaked, not a temporary), else of any before the end;
+        and whether the allocation is the node's storage rather than the object itself."""
         window_start = self.checkpoints[len(self.checkpoints) - 1 - window_for(iterations)]
         end = self.checkpoints[-1]
         allocations = self.live_by_stack().get(stack, [])
@@ -110,7 +122,7 @@ class Analysis:
         for allocation in [*in_window, *reversed(before_end), *reversed(allocations)]:
             node = self.snapshot.node_of_allocation(allocation.address)
             if node is not None:
-                return node
+                return node, self.snapshot.node_address(node) != allocation.address
         return None
 
     # ---- sites --------------------------------------------------------------------------------
@@ -121,8 +133,9 @@ class Analysis:
             return None  # memhound's own bookkeeping between iterations
         resource = self.resources_by_stack().get(growth.stack)
         node = self.snapshot.node_of_allocation(resource.address) if resource else None
+        storage = False
         if node is None:
-            node = self.representative(growth.stack, iterations)
+            node, storage = self.representative(growth.stack, iterations) or (None, False)
         base: dict[str, Any] = {
             "stack": growth.stack,
             "frames": frames,
@@ -138,9 +151,23 @@ class Analysis:
             type_name=self.snapshot.node_type(node),
             retention=retention,
             unreachable=path is None and node in self.unreachable(),
+            storage=storage,
         )
         rendered = str(path) if path is not None else None
-        return Evidence(site, node, rendered, resource)
+        bound = self._bound(node, retention) if retention is not None else None
+        return Evidence(site, node, rendered, resource, bound)
+
+    def _bound(self, node: int, retention: Retention) -> Bound | None:
+        steps = retention.steps
+        first = steps[0].label if steps and steps[0].edge_kind == "module_global" else None
+        objects = self.snapshot.objects_on_path(node)
+        return bound_on_path(objects, retention.root_kind, retention.root_label, first)
+
+    def holder(self, item: Evidence) -> Holder:
+        """Whose code holds the item's object (the program's or a library's)."""
+        held = item.node is not None and item.site.retention is not None
+        objects = self.snapshot.objects_on_path(item.node) if held else []
+        return holder_of(objects, item.site.frames)
 
     def find_cycle(self, evidence: list[Evidence]) -> tuple[Evidence, str, list[PathEdge]] | None:
         """A reference cycle through one of the garbage objects: the object, rendered, edges."""
@@ -240,8 +267,15 @@ def shown_site(items: list[tuple[Evidence, set[str]]]) -> Evidence:
     """The site a leak is shown by: an object whose kinds are the most specific, the open
     resource or pending task itself, allocated at a known line (not a closure cell made on
     function entry), then the shortest path (the entry rather than what hangs below it), then
-    the most bytes."""
+    the most bytes.
+
+    A site whose stack goes through the program's code comes first, then one that allocated
+    the object rather than its storage: objects and storage both come from free lists, whose
+    reuse keeps the stack of the allocation that made them (a list freed by `inspect` and
+    reused by the test's `[0] * 1000`)."""
     objects = [pair for pair in items if pair[0].site.is_object] or items
+    objects = [pair for pair in objects if _through_program(pair[0])] or objects
+    objects = [pair for pair in objects if not pair[0].site.storage] or objects
 
     def rank(pair: tuple[Evidence, set[str]]) -> tuple[int, bool, bool, int, float]:
         item, kinds = pair
@@ -257,6 +291,10 @@ def shown_site(items: list[tuple[Evidence, set[str]]]) -> Evidence:
         )
 
     return min(objects, key=rank)[0]
+
+
+def _through_program(item: Evidence) -> bool:
+    return any(is_program_file(frame.file) for frame in item.site.frames)
 
 
 def _leak(analysis: Analysis, group: SiteGroup, evidence: list[Evidence]) -> Leak:
@@ -277,6 +315,7 @@ def _leak(analysis: Analysis, group: SiteGroup, evidence: list[Evidence]) -> Lea
         kinds.add("native")
     resource = shown.resource or next((i.resource for i in evidence if i.resource), None)
     return Leak(
+        bound=_group_bound(evidence) if resource is None else None,
         kinds=order_kinds(kinds),
         type=shown.site.type_name or "native memory",
         count_per_iteration=group.count_per_iteration,
@@ -285,7 +324,17 @@ def _leak(analysis: Analysis, group: SiteGroup, evidence: list[Evidence]) -> Lea
         retained_by=retained_by,
         path=path,
         resource=resource.description if resource else None,
+        held_by=analysis.holder(shown),
     )
+
+
+def _group_bound(evidence: list[Evidence]) -> Bound | None:
+    """The bound of a group whose every retained site goes through a bounded container."""
+    retained = [item for item in evidence if item.site.retention is not None]
+    bounds = [item.bound for item in retained]
+    if not retained or any(bound is None or not bound.filling for bound in bounds):
+        return None
+    return bounds[0]
 
 
 def cyclic_garbage(capture: Any, garbage: list[object]) -> list[CyclicGarbage]:
@@ -293,17 +342,24 @@ def cyclic_garbage(capture: Any, garbage: list[object]) -> list[CyclicGarbage]:
     if not garbage:
         return []
     live = {address: (size, stack) for address, size, _seq, stack in capture.live_allocations()}
-    totals: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    frames_of: dict[int, tuple[Frame, ...]] = {}
+    # By type and innermost frame: the same line reached through different callers is one row.
+    totals: dict[tuple[Frame, str], list[Any]] = {}
     for obj in garbage:
         found = live.get(allocation_address(obj))
         if found is None:
             continue  # allocated before tracing: garbage the unit did not make
-        entry = totals[(found[1], type_name(obj))]
+        size, stack = found
+        if stack not in frames_of:
+            frames_of[stack] = trim_frames(capture.stack_frames(stack))
+        frames = frames_of[stack]
+        if not frames:
+            continue
+        entry = totals.setdefault((frames[0], type_name(obj)), [0, 0, frames])
         entry[0] += 1
-        entry[1] += found[0]
-    rows = []
-    for (stack, kind), (count, size) in totals.items():
-        frames = trim_frames(capture.stack_frames(stack))
-        if frames:
-            rows.append(CyclicGarbage(kind, float(count), float(size), list(frames)))
+        entry[1] += size
+    rows = [
+        CyclicGarbage(kind, float(count), float(size), list(frames))
+        for (_frame, kind), (count, size, frames) in totals.items()
+    ]
     return sorted(rows, key=lambda row: (-row.objects_per_iteration, row.type))

@@ -5,6 +5,7 @@ it and what kind of leak it is. The steps live in their own modules:
     _growth    which allocation sites grow at every checkpoint of the window
     _analyze   representative objects, retention paths, resources -> grouped Leaks
     _probe     where untraced growth came from: bare file descriptors, malloc'd native memory
+    _extend    when the evidence is ambiguous: more rounds within the time budget
 
 Cost: the iterations run traced, with a collection at each checkpoint of the window when the
 collector is on; then one read of the capture, two resource censuses, and a heap snapshot when
@@ -19,12 +20,19 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from memhound._capture import read_capture
 from memhound._errors import MemhoundError, UsageError
 from memhound._leaks._analyze import Analysis, cyclic_garbage, leaks_from
-from memhound._leaks._defaults import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
+from memhound._leaks._defaults import (
+    DEFAULT_BUDGET_S,
+    DEFAULT_ITERATIONS,
+    DEFAULT_MIN_BYTES,
+    DEFAULT_WARMUP,
+)
+from memhound._leaks._extend import Extension, ambiguity, next_round
 from memhound._leaks._growth import (
     SiteGrowth,
     growing_sites,
@@ -34,6 +42,7 @@ from memhound._leaks._growth import (
 )
 from memhound._leaks._model import Leak, LeakReport, ResourceCounts
 from memhound._leaks._observe import Observation, observe, warm_up
+from memhound._leaks._origin import holder_of_frames
 from memhound._leaks._probe import locate_growth, malloc_in_use
 from memhound._leaks._resources import Census, count_fds, take_census
 from memhound._leaks._target import UnitOfWork, unit_from_callable
@@ -54,37 +63,81 @@ def check_leaks(
     warmup: int = DEFAULT_WARMUP,
     min_bytes: float = DEFAULT_MIN_BYTES,
     name: str | None = None,
+    budget: float = DEFAULT_BUDGET_S,
 ) -> LeakReport:
     """Calls `fn` `warmup` times, then `iterations` times under the tracer, and reports leaks.
+    When the evidence is ambiguous (growth into a cache that may stop at a limit of its own),
+    more rounds run while they fit in `budget` seconds (see _extend).
 
     `fn` gets the iteration number if it requires one positional parameter, nothing otherwise.
     """
     unit = fn if isinstance(fn, UnitOfWork) else unit_from_callable(fn, name)
-    _check_counts(iterations, warmup)
+    _check_counts(iterations, warmup, budget)
     started = time.perf_counter()
     warm_up(unit, warmup)
+    rounds = [iterations]
+    first = warmup
+    report, first = _round(unit, first, iterations, min_bytes)
+    reason = ambiguity(report.leaks)
+    why = reason
+    while reason is not None:
+        elapsed = time.perf_counter() - started
+        size = next_round(iterations, rounds, elapsed, report.duration_s, budget)
+        if size is None:
+            break
+        rounds.append(size)
+        report, first = _round(unit, first, size, min_bytes)
+        reason = ambiguity(report.leaks)
+    extension = None
+    if why is not None and len(rounds) > 1:
+        extension = Extension(iterations, tuple(rounds), why, settled=reason is None)
+    return replace(
+        report,
+        target=unit.name,
+        warmup=warmup + sum(rounds[:-1]),
+        duration_s=time.perf_counter() - started,
+        extension=extension,
+    )
+
+
+def _round(
+    unit: UnitOfWork, first: int, iterations: int, min_bytes: float
+) -> tuple[LeakReport, int]:
+    """One traced run of `iterations` calls numbered from `first`, analysed; and the number of
+    the next call (after the probe calls this round may have made)."""
+    started = time.perf_counter()
     before = take_census()
     with tempfile.TemporaryDirectory(prefix="memhound-leaks-") as folder:
         clean_from = iterations - window_for(iterations)
         path = os.path.join(folder, "leaks.bin")
-        observation = observe(unit, warmup, iterations, clean_from, path)
+        observation = observe(unit, first, iterations, clean_from, path)
         try:
             leaks, garbage, after = _analyze(observation, iterations, folder, min_bytes)
         finally:
             observation.release_garbage()
-    probe_from = warmup + iterations + 1
+    probe_from = first + iterations + 1
+    bounded = [leak for leak in leaks if leak.bound is not None]
+    leaks = [leak for leak in leaks if leak.bound is None]
     leaks += _fd_leaks(unit, observation, probe_from, leaks, (before, after))
-    leaks += _native_leaks(unit, observation, probe_from, leaks)
-    return LeakReport(
+    leaks += _native_leaks(unit, observation, probe_from, [*leaks, *bounded])
+    report = LeakReport(
         target=unit.name,
         iterations=iterations,
-        warmup=warmup,
+        warmup=first,
         duration_s=time.perf_counter() - started,
-        leaks=leaks,
+        leaks=program_first(leaks),
         cyclic_garbage=garbage,
         resources=ResourceCounts(before.counts(), after.counts()),
         collected_per_iteration=_collected_per_iteration(observation),
+        bounded=bounded,
     )
+    return report, probe_from + PROBE_RUNS
+
+
+def program_first(leaks: list[Leak]) -> list[Leak]:
+    """Leaks held through the program's own code first, then those only libraries hold; the
+    order within each side stays (biggest growth first)."""
+    return sorted(leaks, key=lambda leak: not leak.held_by_program)
 
 
 def _collected_per_iteration(observation: Observation) -> float | None:
@@ -96,11 +149,13 @@ def _collected_per_iteration(observation: Observation) -> float | None:
     return sum(per_iteration) / len(per_iteration)
 
 
-def _check_counts(iterations: int, warmup: int) -> None:
+def _check_counts(iterations: int, warmup: int, budget: float) -> None:
     if iterations < MIN_ITERATIONS:
         raise UsageError(f"--iterations must be at least {MIN_ITERATIONS} (got {iterations})")
     if warmup < 0:
         raise UsageError(f"--warmup must not be negative (got {warmup})")
+    if budget < 0:
+        raise UsageError(f"--budget must not be negative (got {budget})")
 
 
 def _analyze(
@@ -159,6 +214,7 @@ def _fd_leaks(
             allocated_at=opened_at,
             retained_by=None,
             resource=newest,
+            held_by=holder_of_frames(opened_at),
         )
     ]
 
@@ -187,10 +243,11 @@ def _native_leaks(
             count_per_iteration=0.0,
             bytes_per_iteration=untraced,
             allocated_at=allocated_at,
+            held_by=holder_of_frames(allocated_at),
         )
     ]
 
 
 # The detector's own frames hold the run's bookkeeping (the probe's garbage, the census): they
 # are no roots of the program's heap.
-own_code(check_leaks, _analyze)
+own_code(check_leaks, _round, _analyze)

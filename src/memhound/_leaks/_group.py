@@ -34,6 +34,9 @@ class SiteEvidence:
     type_name: str | None = None  # type of its representative object; None: no object
     retention: Retention | None = None  # path from a root to the representative object
     unreachable: bool = False  # the representative object is garbage (kept by a cycle)
+    # The allocation is a container's storage (a dict's keys, a list's items), not the object:
+    # its stack may be a stale one when the storage came from a free list.
+    storage: bool = False
 
     @property
     def is_object(self) -> bool:

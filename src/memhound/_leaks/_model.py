@@ -7,7 +7,12 @@ name used there is spelled once, here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from memhound._leaks._bounded import Bound
+
+if TYPE_CHECKING:
+    from memhound._leaks._extend import Extension
 
 # Leak kinds, most specific first. A finding lists every kind that applies, in this order:
 # the kinds that name the mechanism to fix (an open resource, a pending task, a closure...)
@@ -62,6 +67,22 @@ class PathEdge:
         return {"edge": self.edge, "type": self.type}
 
 
+PROGRAM = "program"
+LIBRARY = "library"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Which side's code holds a leak (PROGRAM or LIBRARY), and the module that decided it."""
+
+    side: str
+    module: str | None
+
+    def describe(self) -> str:
+        where = f" ({self.module})" if self.module else ""
+        return f"the program{where}" if self.side == PROGRAM else f"a library{where}"
+
+
 @dataclass(frozen=True)
 class Leak:
     """One distinct leak: objects (or raw bytes, or OS resources) that grow every iteration."""
@@ -74,6 +95,14 @@ class Leak:
     retained_by: str | None = None
     path: list[PathEdge] = field(default_factory=list)
     resource: str | None = None
+    # Set when the growth goes through a bounded container that has not reached its bound:
+    # a cache filling, reported apart (LeakReport.bounded), not a leak.
+    bound: Bound | None = None
+    held_by: Holder | None = None  # see _origin: the program's code or a library's
+
+    @property
+    def held_by_program(self) -> bool:
+        return self.held_by is not None and self.held_by.side == PROGRAM
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +114,8 @@ class Leak:
             "retained_by": self.retained_by,
             "path": [edge.to_json() for edge in self.path],
             "resource": self.resource,
+            "held_by": self.held_by.side if self.held_by else None,
+            "holder_module": self.held_by.module if self.held_by else None,
         }
 
 
@@ -140,6 +171,12 @@ class LeakReport:
     # Objects the cyclic collector reclaimed per iteration, all sites together (None: the
     # collector was disabled). The per-site detail is `cyclic_garbage`; the text report shows it.
     collected_per_iteration: float | None = None
+    # Growth through bounded containers still filling (each Leak's `bound` says which): not
+    # leaks, and not counted by `leaked`.
+    bounded: list[Leak] = field(default_factory=list)
+    # Set when ambiguous evidence made the check run more rounds than asked (see _extend);
+    # `iterations` is then the last round's, and `warmup` counts every call before it.
+    extension: Extension | None = None
 
     @property
     def leaked(self) -> bool:
@@ -154,9 +191,26 @@ class LeakReport:
             "leaks": [leak.to_json() for leak in self.leaks],
             "cyclic_garbage": [entry.to_json() for entry in self.cyclic_garbage],
             "resources": self.resources.to_json(),
+            "bounded_caches": [_bounded_json(leak) for leak in self.bounded],
+            "extended": self.extension.to_json() if self.extension else None,
         }
 
     def __str__(self) -> str:
         from memhound._leaks._render import render_text
 
         return render_text(self)
+
+
+def _bounded_json(leak: Leak) -> dict[str, Any]:
+    bound = leak.bound
+    assert bound is not None
+    return {
+        "container": bound.container,
+        "entries": bound.entries,
+        "limit": bound.limit,
+        "type": leak.type,
+        "count_per_iteration": round(leak.count_per_iteration, 3),
+        "bytes_per_iteration": round(leak.bytes_per_iteration, 1),
+        "allocated_at": [frame.to_json() for frame in leak.allocated_at],
+        "retained_by": leak.retained_by,
+    }

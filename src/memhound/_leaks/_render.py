@@ -5,9 +5,12 @@ from __future__ import annotations
 import linecache
 
 from memhound._leaks._model import CyclicGarbage, Frame, Leak, LeakReport
+from memhound._leaks._origin import is_program_file
 
 # How many frames of an allocation stack the terminal report shows (the JSON has them all).
 SHOWN_FRAMES = 4
+# How many sites of cyclic garbage it lists (the JSON has them all).
+SHOWN_GARBAGE = 8
 
 
 def human_bytes(size: float) -> str:
@@ -24,13 +27,22 @@ def human_bytes(size: float) -> str:
 
 def render_text(report: LeakReport) -> str:
     lines = [_headline(report)]
+    if report.extension:
+        lines.append(f"   {report.extension.describe()}")
     for number, leak in enumerate(report.leaks, start=1):
         lines += ["", *_render_leak(number, leak)]
+    if report.bounded:
+        lines += ["", "bounded caches filling (not leaks: each stops at its bound):"]
+        lines += _render_bounded(report.bounded)
     if report.cyclic_garbage:
         total = report.collected_per_iteration
         count = f"{total:.0f} objects per iteration, " if total is not None else ""
         lines += ["", f"cyclic garbage reclaimed by the collector ({count}a cost, not a leak):"]
-        lines += [_render_garbage(entry) for entry in report.cyclic_garbage]
+        lines += [_render_garbage(entry) for entry in report.cyclic_garbage[:SHOWN_GARBAGE]]
+        hidden = report.cyclic_garbage[SHOWN_GARBAGE:]
+        if hidden:
+            objects = sum(entry.objects_per_iteration for entry in hidden)
+            lines.append(f"   ... {len(hidden)} more site(s), {objects:g} objects per iteration")
     grown = report.resources.grown()
     if grown:
         changes = ", ".join(
@@ -57,21 +69,61 @@ def _render_leak(number: int, leak: Leak) -> list[str]:
         lines.append(f"   retained by   {leak.retained_by}")
     if leak.resource:
         lines.append(f"   resource      {leak.resource}")
+    if leak.held_by:
+        lines.append(f"   held by       {leak.held_by.describe()}")
     return lines
 
 
 def _render_stack(title: str, frames: list[Frame]) -> list[str]:
     if not frames:
         return [f"   {title:<13} (no Python frame: allocated by native code)"]
+    shown = _shown_frames(frames)
     lines = []
-    for index, frame in enumerate(frames[:SHOWN_FRAMES]):
-        label = title if index == 0 else ""
-        lines.append(f"   {label:<13} {frame}")
-        source = linecache.getline(frame.file, frame.line).strip()
-        if source:
-            lines.append(f"   {'':<13}     {source}")
-    if len(frames) > SHOWN_FRAMES:
-        lines.append(f"   {'':<13} ... {len(frames) - SHOWN_FRAMES} more frame(s)")
+    previous = -1
+    for index in shown:
+        if index > previous + 1:
+            lines.append(f"   {'':<13} ... {index - previous - 1} more frame(s)")
+        lines += _render_frame(title if index == 0 else "", frames[index])
+        previous = index
+    if len(frames) > previous + 1:
+        lines.append(f"   {'':<13} ... {len(frames) - previous - 1} more frame(s)")
+    return lines
+
+
+def _shown_frames(frames: list[Frame]) -> list[int]:
+    """The innermost frames, and the program's own innermost frame when a library's code made
+    the allocation deeper down (the line of the program that led there)."""
+    shown = list(range(min(SHOWN_FRAMES, len(frames))))
+    if not any(is_program_file(frames[index].file) for index in shown):
+        program = next((i for i, frame in enumerate(frames) if is_program_file(frame.file)), None)
+        if program is not None:
+            shown.append(program)
+    return shown
+
+
+def _render_frame(label: str, frame: Frame) -> list[str]:
+    lines = [f"   {label:<13} {frame}"]
+    source = linecache.getline(frame.file, frame.line).strip()
+    if source:
+        lines.append(f"   {'':<13}     {source}")
+    return lines
+
+
+def _render_bounded(bounded: list[Leak]) -> list[str]:
+    """One line per bounded container, its growing sites together."""
+    by_container: dict[str, list[Leak]] = {}
+    for leak in bounded:
+        assert leak.bound is not None
+        by_container.setdefault(leak.bound.describe(), []).append(leak)
+    lines = []
+    for described, leaks in by_container.items():
+        count = sum(leak.count_per_iteration for leak in leaks)
+        size = sum(leak.bytes_per_iteration for leak in leaks)
+        first = next((leak.allocated_at[0] for leak in leaks if leak.allocated_at), None)
+        where = f", allocated at {first}" if first else ""
+        lines.append(
+            f"   {described}; +{count:.3g} objects ({human_bytes(size)}) per iteration{where}"
+        )
     return lines
 
 

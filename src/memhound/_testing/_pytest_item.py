@@ -33,6 +33,7 @@ import pytest
 from _pytest.runner import CallInfo, runtestprotocol
 
 from memhound._errors import MemhoundError
+from memhound._leaks._defaults import DEFAULT_BUDGET_S
 from memhound._leaks._detect import MIN_ITERATIONS, check_leaks
 from memhound._testing._residue import without_residue
 from memhound._testing._verdict import (
@@ -60,6 +61,7 @@ class CheckOptions:
     strict: bool = False
     skip_reason: str | None = None  # why the test is left out (a memhound_skip marker)
     max_seconds: float | None = None  # a test whose run takes longer is not checked
+    budget: float = DEFAULT_BUDGET_S  # seconds for more rounds when the evidence is ambiguous
 
     def too_slow(self, seconds_per_run: float) -> str | None:
         if self.max_seconds is None or seconds_per_run <= self.max_seconds:
@@ -193,7 +195,11 @@ def _verdict(
 
 
 def _check_arguments(options: CheckOptions) -> dict[str, Any]:
-    arguments: dict[str, Any] = {"iterations": options.iterations, "warmup": options.warmup}
+    arguments: dict[str, Any] = {
+        "iterations": options.iterations,
+        "warmup": options.warmup,
+        "budget": options.budget,
+    }
     if options.min_bytes is not None:
         arguments["min_bytes"] = options.min_bytes
     return arguments

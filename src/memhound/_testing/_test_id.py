@@ -17,7 +17,7 @@ def is_test_id(target: str) -> bool:
     return "::" in target
 
 
-def check_test_id(test_id: str, iterations: int, json_path: str | None) -> int:
+def check_test_id(test_id: str, iterations: int, json_path: str | None, budget: float) -> int:
     """0 when the test is clean, 1 when it leaks; a UsageError when it was not checked."""
     import pytest
 
@@ -29,6 +29,7 @@ def check_test_id(test_id: str, iterations: int, json_path: str | None) -> int:
             "no:cacheprovider",
             "--memhound-leaks",
             f"--memhound-iterations={iterations}",
+            f"--memhound-budget={budget}",
             f"--memhound-leaks-json={verdicts_path}",
         ]
         pytest.main(arguments)

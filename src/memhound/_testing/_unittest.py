@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memhound._errors import LeakError, MemhoundError
+from memhound._leaks._defaults import DEFAULT_BUDGET_S
 from memhound._leaks._detect import check_leaks
 from memhound._testing._residue import without_residue
 from memhound._testing._verdict import (
@@ -36,6 +37,7 @@ class UnittestOptions:
     strict: bool = False
     json_path: str | None = None
     max_seconds: float = 1.0  # a test whose run takes longer is not checked
+    budget: float = DEFAULT_BUDGET_S  # seconds for more rounds when the evidence is ambiguous
 
 
 class NotRepeatable(MemhoundError):
@@ -115,6 +117,7 @@ def _check(
             iterations=options.iterations,
             warmup=options.warmup,
             name=name,
+            budget=options.budget,
         )
     except NotRepeatable as exc:
         return Verdict(name, NOT_REPEATABLE, str(exc), time.perf_counter() - started), None

@@ -12,6 +12,7 @@ import sys
 
 from memhound._errors import UsageError
 from memhound._leaks import DEFAULT_ITERATIONS, DEFAULT_MIN_BYTES, DEFAULT_WARMUP
+from memhound._leaks._defaults import DEFAULT_BUDGET_S, seconds_argument
 from memhound._leaks._model import LeakReport
 from memhound._leaks._render import render_text
 from memhound._leaks._target import resolve_target
@@ -23,10 +24,16 @@ Calls TARGET a few times to warm up, then --iterations times under the tracer wi
 checkpoint after each call. Whatever grows at every checkpoint is a leak: each is reported
 with its kinds (global, class_attribute, closure, default_argument, thread_local, cycle,
 resource, traceback, cache, listener, task, native), its growth per iteration, where it was
-allocated and the path that keeps it alive. TARGET is path/to/file.py:function or
-package.module:function; the function gets the iteration number if it takes one parameter.
-TARGET may also be a pytest test id (tests/test_x.py::TestCase::test_method): the test's whole
-protocol, fixtures included, is repeated through memhound's pytest plugin.
+allocated, the path that keeps it alive, and whether the program's own code holds it or only a
+library does (the program's leaks come first). Growth through a bounded cache that has not
+reached its bound (an lru_cache with a maxsize, a deque with a maxlen, re's cache, an object
+with a capacity or maxsize attribute) is listed apart, as a cache filling, and is no leak.
+When growth goes into a cache that may stop at a limit of its own, more rounds run (each twice
+the last, up to 8 times --iterations) within --budget. TARGET is
+path/to/file.py:function or package.module:function; the function gets the iteration number if
+it takes one parameter. TARGET may also be a pytest test id
+(tests/test_x.py::TestCase::test_method): the test's whole protocol, fixtures included, is
+repeated through memhound's pytest plugin.
 Exit code: 0 clean, 1 leaks found, 2 usage error."""
 
 
@@ -57,6 +64,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"untraced calls first, so that caches fill (default {DEFAULT_WARMUP})",
     )
     parser.add_argument(
+        "--budget",
+        type=seconds_argument,
+        default=DEFAULT_BUDGET_S,
+        metavar="TIME",
+        help="time the check may spend on more iterations when its evidence is ambiguous: "
+        "growth into a cache that may stop at a limit of its own (e.g. 10s, 500ms, 2m; "
+        f"default {DEFAULT_BUDGET_S:g}s; 0 never extends)",
+    )
+    parser.add_argument(
         "--json", metavar="PATH", help="also write the report as JSON to PATH ('-': stdout)"
     )
     parser.add_argument(
@@ -74,10 +90,14 @@ def run(args: argparse.Namespace) -> int:
     from memhound._testing._test_id import check_test_id, is_test_id
 
     if is_test_id(args.target):
-        return check_test_id(args.target, args.iterations, args.json)
+        return check_test_id(args.target, args.iterations, args.json, args.budget)
     unit = resolve_target(args.target)
     report = check_leaks(
-        unit, iterations=args.iterations, warmup=args.warmup, min_bytes=args.min_bytes
+        unit,
+        iterations=args.iterations,
+        warmup=args.warmup,
+        min_bytes=args.min_bytes,
+        budget=args.budget,
     )
     _write(report, args.json)
     return LEAKS_FOUND if report.leaked else 0

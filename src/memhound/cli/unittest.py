@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from memhound._errors import UsageError
+from memhound._leaks._defaults import DEFAULT_BUDGET_S, parse_seconds
 from memhound._testing._unittest import UnittestOptions, run_suite
 
 SUMMARY = "run a unittest suite and check every test for leaks"
@@ -14,8 +15,8 @@ DEFAULT_ITERATIONS = 20
 DEFAULT_WARMUP = 3
 DEFAULT_MAX_SECONDS = 1.0
 HELP = f"""\
-usage: memhound unittest [--iterations N] [--warmup K] [--max-seconds S] [--strict]
-                         [--json PATH] [ARGS...]
+usage: memhound unittest [--iterations N] [--warmup K] [--max-seconds S] [--budget TIME]
+                         [--strict] [--json PATH] [ARGS...]
 
 Runs a unittest suite as `python -m unittest ARGS...` does (discover, module names, -k, -v,
 -f, ...) and checks every test that passes for leaks: a fresh instance of the test (setUp, the
@@ -27,6 +28,8 @@ options:
   --iterations N   traced repetitions of each test (default {DEFAULT_ITERATIONS})
   --warmup K       untraced repetitions first (default {DEFAULT_WARMUP})
   --max-seconds S  leave out tests whose run takes longer (default {DEFAULT_MAX_SECONDS:g})
+  --budget TIME    time for more rounds when growth into a cache might stop at a limit
+                   (default {DEFAULT_BUDGET_S:g}s)
   --strict         a test that is not repeatable fails
   --json PATH      write every test's verdict to PATH as JSON
   -h, --help       show this help and exit
@@ -47,8 +50,8 @@ def main(words: Sequence[str]) -> int:
 def _parse(words: list[str]) -> tuple[UnittestOptions, list[str]]:
     """memhound's leading options, and the words left for unittest."""
     counts = {"--iterations": DEFAULT_ITERATIONS, "--warmup": DEFAULT_WARMUP}
-    strict, json_path, max_seconds = False, None, DEFAULT_MAX_SECONDS
-    while words and words[0] in (*counts, "--max-seconds", "--strict", "--json"):
+    strict, json_path, max_seconds, budget = False, None, DEFAULT_MAX_SECONDS, DEFAULT_BUDGET_S
+    while words and words[0] in (*counts, "--max-seconds", "--budget", "--strict", "--json"):
         flag = words.pop(0)
         if flag == "--strict":
             strict = True
@@ -60,10 +63,12 @@ def _parse(words: list[str]) -> tuple[UnittestOptions, list[str]]:
             json_path = value
         elif flag == "--max-seconds":
             max_seconds = _seconds(value)
+        elif flag == "--budget":
+            budget = parse_seconds(value)
         else:
             counts[flag] = _count(flag, value)
     options = UnittestOptions(
-        counts["--iterations"], counts["--warmup"], strict, json_path, max_seconds
+        counts["--iterations"], counts["--warmup"], strict, json_path, max_seconds, budget
     )
     return options, words
 
