@@ -5,6 +5,7 @@ import collections
 import functools
 import re
 import urllib.parse
+import weakref
 
 from sqlalchemy.util import LRUCache
 
@@ -79,3 +80,19 @@ def leak_recent(i):
 
 def fill_sqlalchemy_lru(i):
     STATEMENTS[f"select {i}"] = [i] * 20
+
+
+class Session:
+    pass
+
+
+LIVE_SESSIONS = weakref.WeakValueDictionary()
+ALL_SESSIONS = {}
+
+
+def fill_weak_registry(i):
+    LIVE_SESSIONS[i] = Session()  # gone with its last strong reference: the entry goes too
+
+
+def leak_registry(i):
+    ALL_SESSIONS[i] = Session()

@@ -30,3 +30,12 @@ def program_and_library(i):
     for k in range(20):
         logging.getLogger(f"svc.request.{i}.{k}")  # logging keeps every logger it made
     SEEN.append(str(i) * 40)
+
+
+class AuditHandler(logging.Handler):
+    def emit(self, record):
+        pass
+
+
+def handler_per_call(i):
+    logging.getLogger("svc").addHandler(AuditHandler())  # logging holds the program's handler

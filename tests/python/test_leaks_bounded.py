@@ -59,3 +59,11 @@ def test_the_text_report_lists_bounded_caches_apart(tmp_path: Path):
     assert "bounded caches filling (not leaks: each stops at its bound):" in result.stdout
     assert "lru_cache bounded_cases.bounded_lookup: " in result.stdout
     assert " of 256 entries, stops at its bound" in result.stdout
+
+
+def test_objects_only_a_weak_registry_holds_are_no_leak_and_a_dict_registry_is(tmp_path: Path):
+    code, report = _check("fill_weak_registry", tmp_path)
+    assert code == 0 and report["leaks"] == []
+    code, report = _check("leak_registry", tmp_path)
+    assert code == 1
+    assert report["leaks"][0]["retained_by"].startswith("bounded_cases.ALL_SESSIONS[")

@@ -64,3 +64,12 @@ def test_the_programs_leak_comes_before_the_one_only_a_library_holds(tmp_path: P
     assert (second["held_by"], second["holder_module"]) == ("library", "logging")
     assert "held by       a library (logging)" in text
     assert report["extended"] is None
+
+
+def test_a_library_registry_holding_the_programs_object_shows_that_object(tmp_path: Path):
+    code, report, _ = _check("handler_per_call", tmp_path)
+    assert code == 1
+    (leak,) = report["leaks"]
+    assert leak["type"] == "extension_cases.AuditHandler" and "listener" in leak["kinds"]
+    assert leak["retained_by"].startswith("logging.Logger.manager.loggerDict['svc'].handlers[")
+    assert (leak["held_by"], leak["holder_module"]) == ("program", "extension_cases")

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from cli_contract import run_memhound
 
+pytest_plugins = ["pytester"]
+
 APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web_app.py")
 
 
@@ -43,3 +45,46 @@ def test_the_planted_leak_is_the_one_leak_at_the_applications_line(tmp_path: Pat
     # the application's frame is shown even when library frames come first
     assert "audit_view (" in text and "AUDIT.append(request.get_json())" in text
     assert "held by       the program (web_app)" in text
+
+
+APP_TESTS = """
+import pytest
+from web_app import app
+
+
+@pytest.fixture
+def client():
+    return app.test_client()
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_tidy(client, n):
+    assert client.get(f"/tidy/{n}?q=x").status_code == 200
+
+
+def test_items(client):
+    assert client.get("/items/3").json["count"] >= 0
+
+
+def test_audit(client):
+    assert client.post("/audit/1", json={"n": 1, "payload": "x" * 100}).json == {"ok": True}
+"""
+
+
+def test_the_plugin_gives_the_same_verdicts_on_the_app(pytester):
+    pytester.makeconftest(f"import sys; sys.path.insert(0, {os.path.dirname(APP)!r})")
+    pytester.makepyfile(test_app=APP_TESTS)
+    report = pytester.path / "verdicts.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--memhound-leaks", f"--memhound-leaks-json={report}"
+    )
+    result.assert_outcomes(passed=3, failed=1)
+    verdicts = {v["test"].split("::")[-1]: v for v in json.loads(report.read_text())["tests"]}
+    assert {name: v["status"] for name, v in verdicts.items()} == {
+        "test_tidy[1]": "clean",
+        "test_tidy[2]": "clean",
+        "test_items": "clean",
+        "test_audit": "leaking",
+    }
+    (leak,) = verdicts["test_audit"]["report"]["leaks"]
+    assert leak["retained_by"].startswith("web_app.AUDIT[") and leak["held_by"] == "program"

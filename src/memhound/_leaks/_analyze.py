@@ -108,11 +108,11 @@ class Analysis:
             self._unreachable = set(self.snapshot.unreachable_nodes())
         return self._unreachable
 
-    def representative(self, stack: int, iterations: int) -> tuple[int, bool] | None:
+    def representative(self, stack: int, window: int) -> tuple[int, bool] | None:
         """The node of the oldest live allocation of `stack` made inside the growth window
         (it survived several checkpoints: leaked, not a temporary), else of any before the end;
         and whether the allocation is the node's storage rather than the object itself."""
-        window_start = self.checkpoints[len(self.checkpoints) - 1 - window_for(iterations)]
+        window_start = self.checkpoints[len(self.checkpoints) - 1 - window]
         end = self.checkpoints[-1]
         allocations = self.live_by_stack().get(stack, [])
         before_end = [a for a in allocations if a.seq < end]
@@ -127,7 +127,7 @@ class Analysis:
 
     # ---- sites --------------------------------------------------------------------------------
 
-    def evidence(self, growth: Growth, iterations: int) -> Evidence | None:
+    def evidence(self, growth: Growth, window: int) -> Evidence | None:
         frames = trim_frames(self.capture.stack_frames(growth.stack))
         if not frames:
             return None  # memhound's own bookkeeping between iterations
@@ -135,7 +135,7 @@ class Analysis:
         node = self.snapshot.node_of_allocation(resource.address) if resource else None
         storage = False
         if node is None:
-            node, storage = self.representative(growth.stack, iterations) or (None, False)
+            node, storage = self.representative(growth.stack, window) or (None, False)
         base: dict[str, Any] = {
             "stack": growth.stack,
             "frames": frames,
@@ -213,9 +213,13 @@ def render_cycle(first_owner: str, steps: Sequence[Any]) -> str:
 WEAK_TYPES = frozenset({"ReferenceType", "KeyedRef", "weakref"})
 
 
-def leaks_from(analysis: Analysis, growth: list[Growth], iterations: int) -> list[Leak]:
-    """The distinct leaks among the growing sites, biggest first."""
-    found = [analysis.evidence(item, iterations) for item in growth]
+def leaks_from(
+    analysis: Analysis, growth: list[Growth], iterations: int, window: int | None = None
+) -> list[Leak]:
+    """The distinct leaks among the growing sites (that grew over the last `window`
+    checkpoints, by default window_for(iterations)), biggest first."""
+    window = window_for(iterations) if window is None else window
+    found = [analysis.evidence(item, window) for item in growth]
     evidence = [item for item in found if item is not None]
     by_stack = {item.site.stack: item for item in evidence}
     groups = group_sites([item.site for item in evidence])

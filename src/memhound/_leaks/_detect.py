@@ -77,7 +77,7 @@ def check_leaks(
     warm_up(unit, warmup)
     rounds = [iterations]
     first = warmup
-    report, first = _round(unit, first, iterations, min_bytes)
+    report, first = _round(unit, first, iterations, window_for(iterations), min_bytes)
     reason = ambiguity(report.leaks)
     why = reason
     while reason is not None:
@@ -86,7 +86,9 @@ def check_leaks(
         if size is None:
             break
         rounds.append(size)
-        report, first = _round(unit, first, size, min_bytes)
+        # Past the warm-up, a whole round must grow: a cache pruned in batches (every 200
+        # entries, say) shrinks somewhere in it, wherever the window would have fallen.
+        report, first = _round(unit, first, size, size, min_bytes)
         reason = ambiguity(report.leaks)
     extension = None
     if why is not None and len(rounds) > 1:
@@ -101,18 +103,18 @@ def check_leaks(
 
 
 def _round(
-    unit: UnitOfWork, first: int, iterations: int, min_bytes: float
+    unit: UnitOfWork, first: int, iterations: int, window: int, min_bytes: float
 ) -> tuple[LeakReport, int]:
-    """One traced run of `iterations` calls numbered from `first`, analysed; and the number of
-    the next call (after the probe calls this round may have made)."""
+    """One traced run of `iterations` calls numbered from `first`, analysed (what grew at each
+    of the last `window` checkpoints); and the number of the next call (after the probe calls
+    this round may have made)."""
     started = time.perf_counter()
     before = take_census()
     with tempfile.TemporaryDirectory(prefix="memhound-leaks-") as folder:
-        clean_from = iterations - window_for(iterations)
         path = os.path.join(folder, "leaks.bin")
-        observation = observe(unit, first, iterations, clean_from, path)
+        observation = observe(unit, first, iterations, iterations - window, path)
         try:
-            leaks, garbage, after = _analyze(observation, iterations, folder, min_bytes)
+            leaks, garbage, after = _analyze(observation, iterations, window, folder, min_bytes)
         finally:
             observation.release_garbage()
     probe_from = first + iterations + 1
@@ -159,17 +161,17 @@ def _check_counts(iterations: int, warmup: int, budget: float) -> None:
 
 
 def _analyze(
-    observation: Observation, iterations: int, folder: str, min_bytes: float
+    observation: Observation, iterations: int, window: int, folder: str, min_bytes: float
 ) -> tuple[list[Leak], list[Any], Census]:
     after = take_census()
     capture = read_capture(_bounded(os.path.join(folder, "leaks.bin")))
     rows = [SiteGrowth.from_row(row) for row in capture.site_growth(observation.checkpoints)]
-    growth = growing_sites(rows, iterations)
+    growth = growing_sites(rows, iterations, window)
     garbage = cyclic_garbage(capture, observation.garbage)
     if not growth:
         return [], garbage, after  # nothing grows: no heap snapshot needed
     analysis = Analysis(capture, snapshot(), after, observation.checkpoints)
-    leaks = leaks_from(analysis, growth, iterations)
+    leaks = leaks_from(analysis, growth, iterations, window)
     kept = [leak for leak in leaks if leak.bytes_per_iteration >= min_bytes or leak.resource]
     return kept, garbage, after
 

@@ -2,11 +2,16 @@
 
 A leak is ambiguous when its growth goes into a cache (a mapping named cache or memo) with no
 bound the detector can read: a memo that evicts at a limit of its own looks exactly like an
-unbounded one until the limit is reached. The detector then runs more rounds, each twice the
-last, with the earlier calls as warm-up, until the growth stops (then it was a cache filling,
-and the verdict is clean), it is no longer ambiguous, or the budget is spent (then it is
-reported, with how long it kept growing). Rounds stop at MAX_FACTOR times the asked iterations:
-a cache still growing after that many calls grows with the input, which is the leak.
+unbounded one until the limit is reached. Growth of weak references is ambiguous too: their
+owners often drop the dead ones in batches (sqlite3 prunes a connection's cursor references
+every 200 cursors), so a list of them grows for a while and then shrinks.
+
+The detector then runs more rounds, each twice the last, with the earlier calls as warm-up and
+growth required at every checkpoint of the round (not only of its last third: a batch pruning
+anywhere in it shows), until the growth stops (then it was a cache filling, and the verdict is
+clean), it is no longer ambiguous, or the budget is spent (then it is reported, with how long
+it kept growing). Rounds stop at MAX_FACTOR times the asked iterations: a cache still growing
+after that many calls grows with the input, which is the leak.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from memhound._leaks._analyze import WEAK_TYPES
+from memhound._leaks._kinds import short_type
 from memhound._leaks._model import Leak
 
 MAX_FACTOR = 8
@@ -53,6 +60,8 @@ def ambiguity(leaks: list[Leak]) -> str | None:
     for leak in leaks:
         if _might_stop(leak):
             return f"growth into a cache ({leak.retained_by}) might stop at a limit of its own"
+        if short_type(leak.type) in WEAK_TYPES and not leak.resource:
+            return f"weak references ({leak.retained_by}) may be dropped in batches by their owner"
     return None
 
 

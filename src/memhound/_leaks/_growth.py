@@ -59,9 +59,12 @@ def per_iteration(series: Sequence[int], window: int) -> float:
     return (tail[-1] - tail[0]) / window
 
 
-def growing_sites(rows: Iterable[SiteGrowth], iterations: int) -> list[Growth]:
-    """The sites that grow at every checkpoint of the window, biggest growth first."""
-    window = window_for(iterations)
+def growing_sites(
+    rows: Iterable[SiteGrowth], iterations: int, window: int | None = None
+) -> list[Growth]:
+    """The sites that grow at every checkpoint of the window (by default window_for), biggest
+    growth first."""
+    window = window_for(iterations) if window is None else window
     found = [
         Growth(
             stack=row.stack,

@@ -19,7 +19,8 @@ Choices, and why:
   refleak hunting does: it holds the names of recent attribute lookups (a name built per call,
   `'repr_' + typename`, stays there) until 4,096 entries have filled, invisible to the heap walk.
 - The fd count (one listdir of /proc/self/fd) and the bytes malloc has in use (mallinfo2) are
-  read at each checkpoint: growth the tracer cannot see (bare descriptors, C-level malloc).
+  read at each checkpoint, after the recorder has written out what it queued: growth the
+  tracer cannot see (bare descriptors, C-level malloc).
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ def observe(
 
 def _checkpoint(observation: Observation) -> None:
     _clear_type_cache()
+    # The recorder's queued event buffers are malloc'd: written out first, so that a writer
+    # thread falling behind (a loaded machine) never reads as native growth.
+    _core.flush_tracing()
     observation.fd_counts.append(count_fds())
     observation.malloc_bytes.append(malloc_in_use())
     observation.checkpoints.append(_core.current_seq())
