@@ -10,7 +10,6 @@ path, type, and whether it is an open resource. Sites are then grouped into dist
 from __future__ import annotations
 
 import os
-import sysconfig
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from memhound._leaks._model import (
     PathEdge,
     order_kinds,
 )
-from memhound._leaks._origin import holder_of, is_program_file
+from memhound._leaks._origin import holder_of, is_program_file, is_stdlib_file
 from memhound._leaks._probe import PACKAGE_DIR
 from memhound._leaks._resources import Census, OpenResource, allocation_address, type_name
 
@@ -228,15 +227,10 @@ def leaks_from(
     return strong or leaks
 
 
-_STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
-_SITE_PACKAGES = tuple({sysconfig.get_paths()[key] + os.sep for key in ("purelib", "platlib")})
-
-
 def is_library_internal(frames: Sequence[Frame]) -> bool:
     """Allocated inside the standard library (a connection's statement cache, a thread's
     locks): the object's own plumbing, whose path says nothing about how the program leaks."""
-    file = frames[0].file if frames else ""
-    return file.startswith(_STDLIB) and not file.startswith(_SITE_PACKAGES)
+    return is_stdlib_file(frames[0].file if frames else "")
 
 
 def effective_kinds(items: list[tuple[Evidence, set[str]]]) -> list[tuple[Evidence, set[str]]]:

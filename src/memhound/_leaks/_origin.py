@@ -35,6 +35,13 @@ def _library_roots() -> tuple[str, ...]:
 
 
 _LIBRARY_ROOTS = _library_roots()
+_STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
+_SITE_PACKAGES = tuple({sysconfig.get_paths()[key] + os.sep for key in ("purelib", "platlib")})
+
+
+def is_stdlib_file(file: str) -> bool:
+    """A file of the standard library (site-packages, which lives inside it, excluded)."""
+    return file.startswith(_STDLIB) and not file.startswith(_SITE_PACKAGES)
 
 
 @lru_cache(maxsize=4096)

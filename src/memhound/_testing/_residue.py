@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sysconfig
 import unittest
 from collections.abc import Iterable
 from types import ModuleType
@@ -22,6 +21,7 @@ import pluggy
 
 import memhound
 from memhound._leaks._model import Frame, Leak, LeakReport
+from memhound._leaks._origin import is_stdlib_file
 
 
 def _folder(module: ModuleType) -> str:
@@ -47,16 +47,13 @@ FRAMEWORK_FOLDERS = (
     _folder(memhound),
     *_optional_folders(("xdist", "execnet", "pytest_asyncio", "anyio", "pytest_subtests")),
 )
-STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
-SITE_PACKAGES = tuple({sysconfig.get_paths()[key] + os.sep for key in ("purelib", "platlib")})
 
 
 def is_framework_frame(frame: Frame) -> bool:
     file = frame.file
     if file.startswith(FRAMEWORK_FOLDERS):
         return True
-    in_stdlib = file.startswith(STDLIB) and not file.startswith(SITE_PACKAGES)
-    return in_stdlib or file.startswith("<frozen ")
+    return is_stdlib_file(file) or file.startswith("<frozen ")
 
 
 def is_residue(leak: Leak) -> bool:
