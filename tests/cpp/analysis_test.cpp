@@ -284,6 +284,25 @@ TEST(AnalysisTest, SiteGrowthCountsLiveAllocationsAfterTheFirstCheckpoint) {
     EXPECT_THROW(analysis.growth(descending), std::invalid_argument);
 }
 
+TEST(AnalysisTest, SiteGrowthMergesStacksOfCodeCompiledAgainOnTheSameLines) {
+    CaptureBuilder builder = program();
+    std::vector<std::uint64_t> checkpoints = {builder.nextSeq()};
+    for (std::uint32_t iteration = 0; iteration < 3; ++iteration) {
+        std::uint32_t code = 20 + iteration, stack = 20 + iteration;  // exec of the same source again
+        builder.code(code, "<doctest>", "<module>", 1).frame(stack, 1, code, 0);
+        builder.alloc(0x1000 * (iteration + 1), 100, stack);
+        checkpoints.push_back(builder.nextSeq());
+    }
+    CaptureAnalysis analysis(builder.build());
+    std::vector<SiteGrowth> growth = analysis.growth(checkpoints);
+    ASSERT_EQ(growth.size(), 1u);
+    EXPECT_EQ(growth[0].stack, StackId(20));
+    EXPECT_EQ(growth[0].counts, (std::vector<std::uint64_t>{0, 1, 2, 3}));
+    std::vector<LiveAllocation> live = analysis.liveAllocations();
+    ASSERT_EQ(live.size(), 3u);
+    EXPECT_TRUE(std::all_of(live.begin(), live.end(), [](const LiveAllocation& a) { return a.stack == StackId(20); }));
+}
+
 TEST(AnalysisTest, UnknownStackResolvesToAnUnknownFrame) {
     CaptureBuilder builder = program();
     builder.frame(7, 99, 42, 0);  // parent and code lost with the end of a truncated capture

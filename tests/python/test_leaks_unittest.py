@@ -140,3 +140,50 @@ def test_leaks_given_a_test_id_checks_that_test(tmp_path: Path) -> None:
     missing = run_memhound("leaks", "test_service.py::Service::test_nope", cwd=str(tmp_path))
     assert missing.returncode == 2
     assert "no test ran for 'test_service.py::Service::test_nope'" in missing.stderr
+
+
+DOCTESTED = '''
+import doctest
+
+SEEN = []
+
+
+def clean(n):
+    """
+    >>> clean(3)
+    [0, 1, 2]
+    """
+    return list(range(n))
+
+
+def leaky(n):
+    """
+    >>> leaky(2)
+    2
+    """
+    SEEN.append([0] * 1000)
+    return n
+
+
+def load_tests(loader, tests, ignore):
+    tests.addTests(doctest.DocTestSuite(__name__))
+    return tests
+'''
+
+
+def test_unittest_checks_doctests_of_a_load_tests_suite(tmp_path: Path) -> None:
+    (tmp_path / "test_documented.py").write_text(DOCTESTED)
+    verdicts = tmp_path / "verdicts.json"
+    result = run_memhound(
+        "unittest",
+        "--iterations",
+        "8",
+        "--json",
+        str(verdicts),
+        "test_documented",
+        cwd=str(tmp_path),
+    )
+    assert result.returncode == 1, result.stderr
+    statuses = {v["test"]: v["status"] for v in json.loads(verdicts.read_text())["tests"]}
+    assert statuses == {"test_documented.clean": "clean", "test_documented.leaky": "leaking"}
+    assert "test_documented.SEEN[" in result.stderr

@@ -28,14 +28,17 @@ std::vector<LiveAllocation> CaptureAnalysis::liveAllocations() const {
     for (const format::Event& event : m_capture.events) live.apply(event);
     std::vector<LiveAllocation> out;
     out.reserve(live.size());
-    live.forEach([&](const LiveAllocation& allocation) { out.push_back(allocation); });
+    live.forEach([&](const LiveAllocation& allocation) {
+        out.push_back(allocation);
+        out.back().stack = m_symbols.canonicalStack(allocation.stack);
+    });
     std::sort(out.begin(), out.end(),
               [](const LiveAllocation& a, const LiveAllocation& b) { return a.seq < b.seq; });
     return out;
 }
 
 std::vector<SiteGrowth> CaptureAnalysis::growth(std::span<const std::uint64_t> checkpoints) const {
-    return siteGrowth(m_capture, checkpoints);
+    return siteGrowth(m_capture, m_symbols, checkpoints);
 }
 
 }  // namespace memhound::analysis

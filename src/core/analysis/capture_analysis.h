@@ -27,7 +27,7 @@ public:
     Stats stats() const;
     std::vector<TimelinePoint> timeline() const;
     double liveBytes() const;
-    std::vector<LiveAllocation> liveAllocations() const;  // by seq
+    std::vector<LiveAllocation> liveAllocations() const;  // by seq, with canonical stack ids
     std::vector<SiteGrowth> growth(std::span<const std::uint64_t> checkpoints) const;
     std::vector<Frame> stackFrames(common::StackId stack) const { return m_symbols.frames(stack); }
 

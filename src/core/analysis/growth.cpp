@@ -16,7 +16,7 @@ struct Live {
 using LiveByStack = format::FlatMap<Live>;
 
 // Replays the events up to each checkpoint and keeps a copy of the per-stack counts there.
-std::vector<LiveByStack> snapshotsAt(const format::Capture& capture,
+std::vector<LiveByStack> snapshotsAt(const format::Capture& capture, const Symbols& symbols,
                                      std::span<const std::uint64_t> checkpoints) {
     format::Header fullMode;  // growth counts recorded allocations: no sampling weights
     Weigher weigher(fullMode);
@@ -29,12 +29,12 @@ std::vector<LiveByStack> snapshotsAt(const format::Capture& capture,
             const format::Event& event = capture.events[next];
             const LiveAllocation* released = live.apply(event);
             if (released != nullptr && released->seq >= checkpoints.front()) {
-                Live* site = byStack.find(released->stack.value);
+                Live* site = byStack.find(symbols.canonicalStack(released->stack).value);
                 --site->count;
                 site->bytes -= released->size;
             }
             if (event.kind == format::EventKind::Alloc && event.seq >= checkpoints.front()) {
-                Live* site = byStack.findOrInsert(event.stack.value);
+                Live* site = byStack.findOrInsert(symbols.canonicalStack(event.stack).value);
                 ++site->count;
                 site->bytes += event.size;
             }
@@ -46,12 +46,12 @@ std::vector<LiveByStack> snapshotsAt(const format::Capture& capture,
 
 }  // namespace
 
-std::vector<SiteGrowth> siteGrowth(const format::Capture& capture,
+std::vector<SiteGrowth> siteGrowth(const format::Capture& capture, const Symbols& symbols,
                                    std::span<const std::uint64_t> checkpoints) {
     if (!std::is_sorted(checkpoints.begin(), checkpoints.end()))
         throw std::invalid_argument("checkpoints must be in ascending order");
     if (checkpoints.empty()) return {};
-    std::vector<LiveByStack> snapshots = snapshotsAt(capture, checkpoints);
+    std::vector<LiveByStack> snapshots = snapshotsAt(capture, symbols, checkpoints);
     std::vector<SiteGrowth> growth;
     snapshots.back().forEach([&](std::uint64_t stack, const Live& last) {
         if (last.count == 0) return;

@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "core/analysis/symbols.h"
 #include "core/common/ids.h"
 #include "core/format/reader.h"
 
@@ -18,9 +19,9 @@ struct SiteGrowth {
 
 // Live allocations per stack just before each checkpoint seq (ascending), counting only the
 // allocations made at or after checkpoints[0]; only the stacks with live allocations at the
-// last checkpoint, by stack id. Recorded allocations, not weighted. Throws
+// last checkpoint, by canonical stack id (the same frames recorded under several ids are one). Recorded allocations, not weighted. Throws
 // std::invalid_argument when the checkpoints are not ascending.
-std::vector<SiteGrowth> siteGrowth(const format::Capture& capture,
+std::vector<SiteGrowth> siteGrowth(const format::Capture& capture, const Symbols& symbols,
                                    std::span<const std::uint64_t> checkpoints);
 
 }  // namespace memhound::analysis

@@ -8,10 +8,12 @@ Symbols::Symbols(const format::Capture& capture)
     : m_capture(capture),
       m_stackIndex(capture.stacks.size()),
       m_codeIndex(capture.codes.size()),
-      m_canonical(capture.codes.size()) {
+      m_canonical(capture.codes.size()),
+      m_canonicalStack(capture.stacks.size()) {
     for (std::size_t i = 0; i < capture.stacks.size(); ++i)
         *m_stackIndex.findOrInsert(capture.stacks[i].id.value) = static_cast<std::uint32_t>(i);
     indexCodes();
+    indexStacks();
 }
 
 // The recorder may register one code object under several ids (one per thread, for instance):
@@ -28,6 +30,31 @@ void Symbols::indexCodes() {
         *m_canonical.findOrInsert(record.id.value) =
             byContent.try_emplace(content, record.id).first->second.value;
     }
+}
+
+// A node's key is its parent's canonical id and its own canonical code and instruction offset
+// (not the line: the allocations of one line stay apart, as the leak detector needs). The recorder
+// interns a parent before its children, so in id order the parent is already done; a node whose
+// parent is not (a broken capture) stays its own.
+void Symbols::indexStacks() {
+    std::unordered_map<std::string, std::uint32_t> byKey;
+    for (const format::StackNodeRecord& record : m_capture.stacks) {  // sorted by id
+        std::uint32_t id = record.id.value;
+        const std::uint32_t* parent = m_canonicalStack.find(record.parent.value);
+        Location at = locate(record);
+        if ((record.parent.value != 0 && parent == nullptr) || !at.known) {
+            *m_canonicalStack.findOrInsert(id) = id;
+            continue;
+        }
+        std::uint32_t key[3] = {parent ? *parent : 0u, at.code.value, static_cast<std::uint32_t>(record.instrOffset)};
+        std::string bytes(reinterpret_cast<const char*>(key), sizeof key);
+        *m_canonicalStack.findOrInsert(id) = byKey.try_emplace(std::move(bytes), id).first->second;
+    }
+}
+
+common::StackId Symbols::canonicalStack(common::StackId stack) const {
+    const std::uint32_t* canonical = m_canonicalStack.find(stack.value);
+    return canonical ? common::StackId(*canonical) : stack;
 }
 
 const format::StackNodeRecord* Symbols::node(common::StackId stack) const {

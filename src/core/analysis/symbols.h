@@ -36,18 +36,23 @@ public:
     std::vector<Location> locations(common::StackId stack) const;
     Location innermost(common::StackId stack) const;
     Frame frameAt(const Location& location) const;
+    // The smallest stack id at the same instructions of the same functions: code compiled again and
+    // again (exec, a doctest's examples) records a new code object, so a new stack, each time.
+    common::StackId canonicalStack(common::StackId stack) const;
 
 private:
     const format::StackNodeRecord* node(common::StackId stack) const;
     const format::CodeRecord* code(common::CodeId id) const;
     Location locate(const format::StackNodeRecord& frame) const;
     void indexCodes();
+    void indexStacks();
 
     const format::Capture& m_capture;
     format::FlatMap<std::uint32_t> m_stackIndex;  // stack id -> index in m_capture.stacks
     format::FlatMap<std::uint32_t> m_codeIndex;   // code id -> index in m_capture.codes
     format::FlatMap<std::uint32_t> m_canonical;   // code id -> smallest id with the same content
-    std::vector<LineTable> m_lines;               // by index in m_capture.codes
+    format::FlatMap<std::uint32_t> m_canonicalStack;  // stack id -> smallest id with the same frames
+    std::vector<LineTable> m_lines;                   // by index in m_capture.codes
 };
 
 }  // namespace memhound::analysis

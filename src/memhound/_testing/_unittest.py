@@ -2,14 +2,15 @@
 
 unittest loads and runs the suite as `python -m unittest` would (discovery, module names, -k,
 -v, -f, ...), with a result class that checks every test that passed: check_leaks repeats a
-fresh instance of the test (its setUp, the test method with its subtests, its tearDown) into a
-scratch result. Class and module fixtures (setUpClass, setUpModule) are those of the real run:
-the repetitions happen while the suite is inside them, so they are set up once. A repetition
-that does not pass makes the test "not repeatable"; a leak becomes the test's failure.
+fresh instance of the test (its setUp, the test method with its subtests, its tearDown; a doctest
+case runs again as itself) into a scratch result. Class and module fixtures (setUpClass,
+setUpModule) are those of the real run: the repetitions happen while the suite is inside them,
+so they are set up once. A repetition that does not pass makes the test "not repeatable"; a leak becomes the test's failure.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 import unittest
@@ -130,13 +131,30 @@ def _check(
 
 
 def _run_again(test: unittest.TestCase) -> None:
-    """A fresh instance of the test, run into a scratch result (no output)."""
-    again = type(test)(test._testMethodName)
+    """The test run again into a scratch result (no output)."""
     scratch = unittest.TestResult()
-    again.run(scratch)
+    _fresh(test).run(scratch)
     failure = _first_failure(scratch)
     if failure is not None:
         raise NotRepeatable(failure)
+
+
+def _fresh(test: unittest.TestCase) -> unittest.TestCase:
+    """A new instance of a test class built from a method name; the same instance for cases
+    built from something else (a doctest's DocTestCase, a FunctionTestCase), which are made to
+    be run again: their tearDown restores what the run changed (a doctest's globals)."""
+    init = type(test).__init__
+    if init is unittest.TestCase.__init__ or _takes_method_name(init):
+        return type(test)(test._testMethodName)
+    return test
+
+
+def _takes_method_name(init: object) -> bool:
+    try:
+        parameters = list(inspect.signature(init).parameters)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return parameters[1:2] == ["methodName"]
 
 
 def _first_failure(result: unittest.TestResult) -> str | None:
