@@ -20,6 +20,8 @@ void bindRecord(nb::module_& m) {
         "Starts recording every allocation (or a Poisson sample by bytes) into the capture file at path.");
     m.def("stop_tracing", &record::stopTracing, "Stops recording and completes the capture file.");
     m.def("flush_tracing", &record::flushTracing, "Returns when every event recorded so far is in the file.");
+    m.def("release_unused_code", &record::releaseUnusedCode,
+          "Releases the code objects that only the recorder still holds (code compiled again and again).");
     m.def("is_tracing", &record::isTracing, "True while this process records into a capture file.");
     m.def("tracing_path", &record::tracingPath, "The capture file being written, or None.");
     m.def("current_seq", &record::currentSeq, "The sequence number the next recorded event will get.");

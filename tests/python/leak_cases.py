@@ -268,6 +268,13 @@ def closed_resources(i: int) -> None:
     os.close(os.open(os.devnull, os.O_RDONLY))
 
 
+def compiled_again(i: int) -> int:
+    """Code compiled anew in every call (exec, a doctest's examples): freed with its result."""
+    namespace: dict[str, object] = {}
+    exec(compile(f"total = sum(range({i % 3}))", "<generated>", "exec"), namespace)  # noqa: S102 - what is tested
+    return int(namespace["total"])  # type: ignore[call-overload]
+
+
 def finished_tasks(i: int) -> None:
     async def short() -> int:
         await asyncio.sleep(0)

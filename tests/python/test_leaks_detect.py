@@ -112,6 +112,7 @@ def test_cycles_the_collector_reclaims_are_cyclic_garbage_not_leaks():
         "temporaries",
         "closed_resources",
         "finished_tasks",
+        "compiled_again",
     ],
 )
 def test_controls_stay_clean(unit: str):

@@ -1,6 +1,7 @@
 #pragma once
 // A small open-addressing hash table from a fixed-size key to a non-zero 32-bit id, used by the
-// per-thread interning tables of the recorder. No deletion, linear probing, grows at 50% load.
+// per-thread interning tables of the recorder. Linear probing, deletion by tombstone, grows when
+// half the slots are taken (tombstones included).
 // Interpreter-free; one owner thread, no locking.
 #include <cstddef>
 #include <cstdint>
@@ -20,20 +21,32 @@ public:
         for (std::size_t i = slotOf(key);; i = (i + 1) & mask()) {
             const Slot& slot = m_slots[i];
             if (slot.id == 0) return 0;
-            if (slot.key == key) return slot.id;
+            if (slot.id != kErased && slot.key == key) return slot.id;
         }
     }
 
     // Stores id (non-zero) for a key known to be absent.
     void insert(const Key& key, std::uint32_t id) {
-        if ((m_size + 1) * 2 > m_slots.size()) grow();
+        if ((m_used + 1) * 2 > m_slots.size()) grow();
         place(key, id);
-        ++m_size;
+        ++m_used;
+    }
+
+    // Forgets key (if present); its slot stays taken until the table grows.
+    void erase(const Key& key) {
+        for (std::size_t i = slotOf(key);; i = (i + 1) & mask()) {
+            Slot& slot = m_slots[i];
+            if (slot.id == 0) return;
+            if (slot.id != kErased && slot.key == key) {
+                slot.id = kErased;
+                return;
+            }
+        }
     }
 
     void clear() {
         m_slots.assign(kInitialSlots, Slot{});
-        m_size = 0;
+        m_used = 0;
     }
 
 private:
@@ -42,6 +55,7 @@ private:
         std::uint32_t id = 0;
     };
     static constexpr std::size_t kInitialSlots = 1024;
+    static constexpr std::uint32_t kErased = 0xFFFFFFFFu;  // never an id: ids count up from 1
 
     std::size_t mask() const { return m_slots.size() - 1; }
     std::size_t slotOf(const Key& key) const { return KeyHash{}(key) & mask(); }
@@ -55,12 +69,16 @@ private:
     void grow() {
         std::vector<Slot> old(m_slots.size() * 2);
         old.swap(m_slots);
+        m_used = 0;
         for (const Slot& slot : old)
-            if (slot.id != 0) place(slot.key, slot.id);
+            if (slot.id != 0 && slot.id != kErased) {
+                place(slot.key, slot.id);
+                ++m_used;
+            }
     }
 
     std::vector<Slot> m_slots;
-    std::size_t m_size = 0;
+    std::size_t m_used = 0;  // live keys and tombstones
 };
 
 // Key of a stack node: the node is the frame (code, instruction offset) called from parent.

@@ -218,6 +218,17 @@ void Session::stop() {
     m_started = false;
 }
 
+// Not under a RecorderGuard: the frees of the code objects released here are the program's.
+void Session::releaseUnusedCode() {
+    std::vector<PyCodeObject*> unused;
+    {
+        std::lock_guard lock(m_registryMutex);
+        unused.swap(m_orphanCodeRefs);  // their threads have exited: no table refers to them
+        for (ThreadRecorder* recorder : m_registry) recorder->stacks().takeUnusedCode(unused);
+    }
+    for (PyCodeObject* code : unused) Py_DECREF(code);
+}
+
 void Session::flush() {
     RecorderGuard guard;
     if (!m_started || !m_writer) return;
@@ -356,6 +367,7 @@ void Session::stopInChild() {
 void startTracing(const TraceOptions& options) { Session::instance().start(options); }
 void stopTracing() { Session::instance().stop(); }
 void flushTracing() { Session::instance().flush(); }
+void releaseUnusedCode() { Session::instance().releaseUnusedCode(); }
 bool isTracing() { return Session::instance().started(); }
 std::optional<std::string> tracingPath() {
     if (!Session::instance().started()) return std::nullopt;

@@ -46,6 +46,8 @@ public:
     void start(const TraceOptions& options);
     void stop();
     void flush();
+    // Releases the code objects that only the recorders still hold (see record::releaseUnusedCode).
+    void releaseUnusedCode();
     bool started() const { return m_started; }
     std::string path() const { return m_path; }
 

@@ -143,6 +143,30 @@ void StackCapture::reset() {
     m_nodes.clear();
 }
 
+void StackCapture::takeUnusedCode(std::vector<PyCodeObject*>& unused) {
+    const std::size_t before = unused.size();
+    std::erase_if(m_codeRefs, [&](PyCodeObject* code) {
+        if (Py_REFCNT(code) != 1) return false;
+        unused.push_back(code);
+        m_codes.erase(reinterpret_cast<std::uintptr_t>(code));
+        return true;
+    });
+    if (unused.size() == before) return;
+    std::vector<PyCodeObject*> sorted(unused.begin() + static_cast<std::ptrdiff_t>(before), unused.end());
+    std::sort(sorted.begin(), sorted.end());
+    forgetCodes(sorted);
+}
+
+void StackCapture::forgetCodes(const std::vector<PyCodeObject*>& sortedCodes) {
+    auto gone = [&](PyCodeObject* code) { return std::binary_search(sortedCodes.begin(), sortedCodes.end(), code); };
+    // A dead code is on no live frame, but the cache may still hold frames that have returned.
+    auto firstGone = std::find_if(m_entries.begin(), m_entries.end(), [&](const Entry& e) { return gone(e.code); });
+    m_entries.erase(firstGone, m_entries.end());
+    m_valid = std::min(m_valid, static_cast<int>(m_entries.size()));
+    for (CalleeNodes& slot : m_callees)
+        if (slot.code != nullptr && gone(slot.code)) slot = CalleeNodes{};
+}
+
 std::vector<PyCodeObject*> StackCapture::takeCodeRefs() {
     std::vector<PyCodeObject*> refs;
     refs.swap(m_codeRefs);

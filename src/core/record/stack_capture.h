@@ -47,6 +47,10 @@ public:
     void reset();
     // Strong references to the code objects this thread announced; released under the GIL.
     std::vector<PyCodeObject*> takeCodeRefs();
+    // Moves to `unused` the references to code objects nothing else holds (GIL held) and
+    // forgets their addresses, which a new code object may take: code compiled again and again
+    // (exec, a doctest's examples) is not kept alive by tracing. Their ids stay valid.
+    void takeUnusedCode(std::vector<PyCodeObject*>& unused);
 
 private:
     // The nodes of one code's frames called from one parent node, by instruction offset: up to
@@ -126,6 +130,8 @@ private:
     CalleeNodes& calleeSlot(common::StackId parent, PyCodeObject* code, std::string& definitions);
     common::StackId internNode(common::StackId parent, common::CodeId code, int offset, std::string& definitions);
     common::CodeId internCode(PyCodeObject* code, std::string& definitions);
+    // Drops the cached frames and callee slots that point at any of the (sorted) codes.
+    void forgetCodes(const std::vector<PyCodeObject*>& sortedCodes);
 
     std::vector<Entry> m_entries;         // the last captured stack, root first
     std::vector<compat::Frame*> m_scratch;  // frames read by the current capture, top first

@@ -19,6 +19,10 @@ void startTracing(const TraceOptions& options);
 void stopTracing();
 // Returns when every event recorded so far is in the file.
 void flushTracing();
+// Releases the code objects that the recorder alone still holds (it keeps a reference to each
+// code it has seen, so that no other code object takes its address while its id is in use):
+// code compiled again and again (exec, a doctest's examples) is then not kept alive by tracing.
+void releaseUnusedCode();
 bool isTracing();
 std::optional<std::string> tracingPath();
 // The sequence number the next event will get.

@@ -91,6 +91,9 @@ def observe(
 
 def _checkpoint(observation: Observation) -> None:
     _clear_type_cache()
+    # The recorder holds every code object it has seen: code compiled anew in each iteration
+    # (a doctest's examples, exec) would otherwise grow by that alone.
+    _core.release_unused_code()
     # The recorder's queued event buffers are malloc'd: written out first, so that a writer
     # thread falling behind (a loaded machine) never reads as native growth.
     _core.flush_tracing()
