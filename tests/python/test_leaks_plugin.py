@@ -11,6 +11,9 @@ import textwrap
 
 import pytest
 
+from memhound._testing._schedule import SCREEN_ITERATIONS
+from memhound.pytest_plugin import DEFAULT_ITERATIONS
+
 pytest_plugins = ["pytester"]
 
 # Each style: a module with `test_clean` and `test_leaky`; the leak is `KEEP.append(...)`.
@@ -328,6 +331,9 @@ def test_json_gives_each_leak_in_the_leaks_schema(pytester):
     assert leak["kinds"] == ["global"] and leak["type"] == "bytearray"
     assert leak["retained_by"].startswith("test_json_gives_each_leak_in_the_leaks_schema.KEEP[")
     assert leak["allocated_at"][0]["function"] == "test_leaky"
+    # a clean screen settles the test; growth in the screen gets the full iterations
+    assert verdicts["test_clean"]["report"]["iterations"] == SCREEN_ITERATIONS
+    assert leaky["report"]["iterations"] == DEFAULT_ITERATIONS
 
 
 def test_memhound_leaks_option_checks_every_test_and_nothing_without_it(pytester):

@@ -19,13 +19,13 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from memhound._capture import read_capture
 from memhound._errors import MemhoundError, UsageError
-from memhound._leaks._analyze import Analysis, cyclic_garbage, leaks_from
+from memhound._leaks._analyze import Analysis, cyclic_garbage, leaks_from, trim_frames
 from memhound._leaks._defaults import (
     DEFAULT_BUDGET_S,
     DEFAULT_ITERATIONS,
@@ -40,7 +40,7 @@ from memhound._leaks._growth import (
     per_iteration,
     window_for,
 )
-from memhound._leaks._model import Leak, LeakReport, ResourceCounts
+from memhound._leaks._model import Frame, Leak, LeakReport, ResourceCounts
 from memhound._leaks._observe import Observation, observe, warm_up
 from memhound._leaks._origin import holder_of_frames
 from memhound._leaks._probe import locate_growth, malloc_in_use
@@ -64,12 +64,17 @@ def check_leaks(
     min_bytes: float = DEFAULT_MIN_BYTES,
     name: str | None = None,
     budget: float = DEFAULT_BUDGET_S,
+    *,
+    residue: Callable[[Sequence[Frame]], bool] | None = None,
 ) -> LeakReport:
     """Calls `fn` `warmup` times, then `iterations` times under the tracer, and reports leaks.
     When the evidence is ambiguous (growth into a cache that may stop at a limit of its own),
     more rounds run while they fit in `budget` seconds (see _extend).
 
     `fn` gets the iteration number if it requires one positional parameter, nothing otherwise.
+    `residue` (the test plugins' rule) tells an allocation stack that is the repeating
+    framework's own growth: when only such sites grow, the heap snapshot is skipped and no
+    traced leak is reported.
     """
     unit = fn if isinstance(fn, UnitOfWork) else unit_from_callable(fn, name)
     _check_counts(iterations, warmup, budget)
@@ -77,7 +82,8 @@ def check_leaks(
     warm_up(unit, warmup)
     rounds = [iterations]
     first = warmup
-    report, first = _round(unit, first, iterations, window_for(iterations), min_bytes)
+    rule = residue or _nothing_is_residue
+    report, first = _round(unit, first, iterations, window_for(iterations), min_bytes, rule)
     reason = ambiguity(report.leaks)
     why = reason
     while reason is not None:
@@ -88,7 +94,7 @@ def check_leaks(
         rounds.append(size)
         # Past the warm-up, a whole round must grow: a cache pruned in batches (every 200
         # entries, say) shrinks somewhere in it, wherever the window would have fallen.
-        report, first = _round(unit, first, size, size, min_bytes)
+        report, first = _round(unit, first, size, size, min_bytes, rule)
         reason = ambiguity(report.leaks)
     extension = None
     if why is not None and len(rounds) > 1:
@@ -102,8 +108,17 @@ def check_leaks(
     )
 
 
+def _nothing_is_residue(frames: Sequence[Frame]) -> bool:
+    return False
+
+
 def _round(
-    unit: UnitOfWork, first: int, iterations: int, window: int, min_bytes: float
+    unit: UnitOfWork,
+    first: int,
+    iterations: int,
+    window: int,
+    min_bytes: float,
+    residue: Callable[[Sequence[Frame]], bool],
 ) -> tuple[LeakReport, int]:
     """One traced run of `iterations` calls numbered from `first`, analysed (what grew at each
     of the last `window` checkpoints); and the number of the next call (after the probe calls
@@ -114,14 +129,16 @@ def _round(
         path = os.path.join(folder, "leaks.bin")
         observation = observe(unit, first, iterations, iterations - window, path)
         try:
-            leaks, garbage, after = _analyze(observation, iterations, window, folder, min_bytes)
+            leaks, garbage, after, residue_bytes = _analyze(
+                observation, iterations, window, folder, min_bytes, residue
+            )
         finally:
             observation.release_garbage()
     probe_from = first + iterations + 1
     bounded = [leak for leak in leaks if leak.bound is not None]
     leaks = [leak for leak in leaks if leak.bound is None]
     leaks += _fd_leaks(unit, observation, probe_from, leaks, (before, after))
-    leaks += _native_leaks(unit, observation, probe_from, [*leaks, *bounded])
+    leaks += _native_leaks(unit, observation, probe_from, [*leaks, *bounded], residue_bytes)
     report = LeakReport(
         target=unit.name,
         iterations=iterations,
@@ -161,19 +178,27 @@ def _check_counts(iterations: int, warmup: int, budget: float) -> None:
 
 
 def _analyze(
-    observation: Observation, iterations: int, window: int, folder: str, min_bytes: float
-) -> tuple[list[Leak], list[Any], Census]:
+    observation: Observation,
+    iterations: int,
+    window: int,
+    folder: str,
+    min_bytes: float,
+    residue: Callable[[Sequence[Frame]], bool],
+) -> tuple[list[Leak], list[Any], Census, float]:
+    """The traced leaks, the cyclic garbage, the census after the run, and the traced growth
+    per iteration left unanalysed as residue."""
     after = take_census()
     capture = read_capture(_bounded(os.path.join(folder, "leaks.bin")))
     rows = [SiteGrowth.from_row(row) for row in capture.site_growth(observation.checkpoints)]
     growth = growing_sites(rows, iterations, window)
     garbage = cyclic_garbage(capture, observation.garbage)
-    if not growth:
-        return [], garbage, after  # nothing grows: no heap snapshot needed
+    if all(residue(trim_frames(capture.stack_frames(item.stack))) for item in growth):
+        # nothing of the unit's own grows: no heap snapshot needed
+        return [], garbage, after, sum(item.bytes_per_iteration for item in growth)
     analysis = Analysis(capture, snapshot(), after, observation.checkpoints)
     leaks = leaks_from(analysis, growth, iterations, window)
     kept = [leak for leak in leaks if leak.bytes_per_iteration >= min_bytes or leak.resource]
-    return kept, garbage, after
+    return kept, garbage, after, 0.0
 
 
 def _bounded(capture_path: str) -> str:
@@ -222,9 +247,14 @@ def _fd_leaks(
 
 
 def _native_leaks(
-    unit: UnitOfWork, observation: Observation, first_free_iteration: int, leaks: list[Leak]
+    unit: UnitOfWork,
+    observation: Observation,
+    first_free_iteration: int,
+    leaks: list[Leak],
+    residue_bytes: float,
 ) -> list[Leak]:
-    """Memory that malloc hands out every iteration beyond what the traced leaks explain:
+    """Memory that malloc hands out every iteration beyond what the traced leaks (and the
+    traced residue) explain:
     native allocations (a C extension, ctypes) the PyMem hooks do not see. Skipped when a
     leaked resource or native allocation already accounts for native memory."""
     series = observation.malloc_bytes
@@ -233,7 +263,7 @@ def _native_leaks(
         return []
     if any({"resource", "native"} & set(leak.kinds) for leak in leaks):
         return []
-    traced = sum(leak.bytes_per_iteration for leak in leaks)
+    traced = residue_bytes + sum(leak.bytes_per_iteration for leak in leaks)
     untraced = per_iteration(series, window) - traced
     if untraced < NATIVE_MIN_BYTES:
         return []

@@ -13,10 +13,12 @@ from __future__ import annotations
 import _io
 import dataclasses
 import gc
+import itertools
 import os
 import struct
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,16 +109,20 @@ def count_fds() -> int:
 
 def take_census() -> Census:
     census = Census(fds=open_fds())
-    describers: dict[type, Describer | None] = {}
+    objects = gc.get_objects()
+    # Each type is looked at once; the pass over the objects stays in C (a test runner's heap
+    # holds ~100k objects, a few hundred of them resources).
+    describers = {
+        kind: describer
+        for kind in set(map(type, objects))
+        if (describer := _describer_for(kind)) is not None
+    }
     files: list[object] = []
-    for obj in gc.get_objects():
-        kind = type(obj)
-        if kind not in describers:
-            describers[kind] = _describer_for(kind)
-        describer = describers[kind]
+    for obj in itertools.compress(objects, map(describers.__contains__, map(type, objects))):
+        describer = describers[type(obj)]
         if describer is _describe_file:
             files.append(obj)
-        elif describer is not None:
+        else:
             _add(census, obj, describer(obj))
     for obj in _outermost(files):
         _add(census, obj, _describe_file(obj))
@@ -136,7 +142,22 @@ def _add(census: Census, obj: object, resource: OpenResource | None) -> None:
         census.by_object[id(obj)] = dataclasses.replace(resource, address=address)
 
 
+# Types already looked at: a type's describer never changes (a class a describer names exists
+# before any subclass of it).
+_DESCRIBERS: weakref.WeakKeyDictionary[type, Describer | None] = weakref.WeakKeyDictionary()
+
+
 def _describer_for(kind: type) -> Describer | None:
+    try:
+        return _DESCRIBERS[kind]
+    except KeyError:
+        describer = _DESCRIBERS[kind] = _find_describer(kind)
+        return describer
+    except TypeError:  # a type that takes no weak reference
+        return _find_describer(kind)
+
+
+def _find_describer(kind: type) -> Describer | None:
     if issubclass(kind, _io._IOBase):
         return _describe_file
     for module_name, class_name, describer in _CLASS_DESCRIBERS:

@@ -8,7 +8,8 @@ before the warm-up. What survives a repetition's teardown and grows at every che
 leak. The order:
 
 1. the real run (its reports are held back, not logged yet), teardown down to the parent;
-2. unless it failed, was skipped or xfailed: check_leaks over repetitions of the same protocol;
+2. unless it failed, was skipped or xfailed: check_leaks over repetitions of the same protocol
+   (a short screen first, see _schedule);
    a repetition that fails makes the test "not repeatable" and ends the check;
 3. the teardown of what the next item does not share (module, class fixtures);
 4. the real run's reports are logged, the call report failing when the test leaks (or, with
@@ -22,7 +23,6 @@ a list of its own that is dropped.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 import warnings
 from collections.abc import Iterator
@@ -34,8 +34,7 @@ from _pytest.runner import CallInfo, runtestprotocol
 
 from memhound._errors import MemhoundError
 from memhound._leaks._defaults import DEFAULT_BUDGET_S
-from memhound._leaks._detect import MIN_ITERATIONS, check_leaks
-from memhound._testing._residue import without_residue
+from memhound._testing._schedule import Repetitions, screened_check
 from memhound._testing._verdict import (
     CLEAN,
     LEAKING,
@@ -44,9 +43,6 @@ from memhound._testing._verdict import (
     Verdict,
     not_checked,
 )
-
-# A check aims to repeat a test for at most this long; slower tests get fewer iterations.
-REPEAT_BUDGET_S = 5.0
 
 
 class NotRepeatable(MemhoundError):
@@ -68,14 +64,9 @@ class CheckOptions:
             return None
         return f"slow: {seconds_per_run:.1f} s per run (over --memhound-max-seconds)"
 
-    def scaled_to(self, seconds_per_run: float) -> CheckOptions:
-        """Fewer iterations (and one warm-up) when the repetitions would exceed the budget."""
-        runs = self.iterations + self.warmup
-        if seconds_per_run * runs <= REPEAT_BUDGET_S:
-            return self
-        fitting = int(REPEAT_BUDGET_S / max(seconds_per_run, 1e-9)) - 1
-        iterations = max(MIN_ITERATIONS + 2, min(self.iterations, fitting))
-        return dataclasses.replace(self, iterations=iterations, warmup=min(self.warmup, 1))
+    @property
+    def repetitions(self) -> Repetitions:
+        return Repetitions(self.iterations, self.warmup, self.budget, self.min_bytes)
 
 
 def run_checked(item: pytest.Item, nextitem: pytest.Item | None, options: CheckOptions) -> None:
@@ -178,11 +169,9 @@ def _verdict(
     unchecked = options.skip_reason or _why_unchecked(reports) or options.too_slow(seconds_per_run)
     if unchecked is not None:
         return not_checked(item.nodeid, unchecked), None
-    options = options.scaled_to(seconds_per_run)
     started = time.perf_counter()
     try:
-        report = check_leaks(repeat.again, name=item.nodeid, **_check_arguments(options))
-        report = without_residue(report)
+        report = screened_check(repeat.again, item.nodeid, options.repetitions, seconds_per_run)
     except NotRepeatable as exc:
         elapsed = time.perf_counter() - started
         return Verdict(item.nodeid, NOT_REPEATABLE, str(exc), elapsed), None
@@ -192,17 +181,6 @@ def _verdict(
     elapsed = time.perf_counter() - started
     verdict = Verdict(item.nodeid, status, None, elapsed, report.to_json())
     return verdict, str(report) if report.leaked else None
-
-
-def _check_arguments(options: CheckOptions) -> dict[str, Any]:
-    arguments: dict[str, Any] = {
-        "iterations": options.iterations,
-        "warmup": options.warmup,
-        "budget": options.budget,
-    }
-    if options.min_bytes is not None:
-        arguments["min_bytes"] = options.min_bytes
-    return arguments
 
 
 def _why_unchecked(reports: list[pytest.TestReport]) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import unittest
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import ModuleType
 
 import _pytest
@@ -56,8 +56,13 @@ def is_framework_frame(frame: Frame) -> bool:
     return is_stdlib_file(file) or file.startswith("<frozen ")
 
 
+def is_residue_stack(frames: Sequence[Frame]) -> bool:
+    """Allocated by the frameworks alone (an empty stack is memhound's own bookkeeping)."""
+    return all(is_framework_frame(frame) for frame in frames)
+
+
 def is_residue(leak: Leak) -> bool:
-    return bool(leak.allocated_at) and all(is_framework_frame(f) for f in leak.allocated_at)
+    return bool(leak.allocated_at) and is_residue_stack(leak.allocated_at)
 
 
 def without_residue(report: LeakReport) -> LeakReport:

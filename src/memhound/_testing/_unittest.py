@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 from memhound._errors import LeakError, MemhoundError
 from memhound._leaks._defaults import DEFAULT_BUDGET_S
-from memhound._leaks._detect import check_leaks
-from memhound._testing._residue import without_residue
+from memhound._testing._schedule import Repetitions, screened_check
 from memhound._testing._verdict import (
     CLEAN,
     LEAKING,
@@ -66,7 +65,8 @@ def run_suite(arguments: Sequence[str], options: UnittestOptions) -> int:
 def _result_class(tally: Tally, options: UnittestOptions) -> type[unittest.TextTestResult]:
     class LeakCheckingResult(unittest.TextTestResult):
         def stopTest(self, test: unittest.TestCase) -> None:
-            verdict, text = _check(test, self._outcome_of(test), options)
+            seconds = time.perf_counter() - self._started
+            verdict, text = _check(test, self._outcome_of(test, seconds), options, seconds)
             tally.add(verdict)
             failing = verdict.status == LEAKING or (
                 options.strict and verdict.status == NOT_REPEATABLE
@@ -85,7 +85,7 @@ def _result_class(tally: Tally, options: UnittestOptions) -> type[unittest.TextT
             lists = (self.failures, self.errors, self.skipped, self.expectedFailures)
             return (*(len(items) for items in lists), len(self.unexpectedSuccesses))
 
-        def _outcome_of(self, test: unittest.TestCase) -> str | None:
+        def _outcome_of(self, test: unittest.TestCase, seconds: float) -> str | None:
             """Why the real run rules out a check ('failed', 'skipped', 'xfail'), or None."""
             grown = [now - before for now, before in zip(self._tallies(), self._counts)]
             failed, errored, skipped, xfailed, xpassed = grown
@@ -95,7 +95,6 @@ def _result_class(tally: Tally, options: UnittestOptions) -> type[unittest.TextT
                 return "skipped"
             if xfailed or xpassed:
                 return "xfail"
-            seconds = time.perf_counter() - self._started
             if seconds > options.max_seconds:
                 return f"slow: {seconds:.1f} s per run (over --max-seconds)"
             return None
@@ -104,7 +103,7 @@ def _result_class(tally: Tally, options: UnittestOptions) -> type[unittest.TextT
 
 
 def _check(
-    test: unittest.TestCase, outcome: str | None, options: UnittestOptions
+    test: unittest.TestCase, outcome: str | None, options: UnittestOptions, seconds: float
 ) -> tuple[Verdict, str | None]:
     name = test.id()
     if outcome is not None:
@@ -113,18 +112,12 @@ def _check(
         return not_checked(name, "not a TestCase"), None
     started = time.perf_counter()
     try:
-        report = check_leaks(
-            lambda: _run_again(test),
-            iterations=options.iterations,
-            warmup=options.warmup,
-            name=name,
-            budget=options.budget,
-        )
+        repetitions = Repetitions(options.iterations, options.warmup, options.budget)
+        report = screened_check(lambda: _run_again(test), name, repetitions, seconds)
     except NotRepeatable as exc:
         return Verdict(name, NOT_REPEATABLE, str(exc), time.perf_counter() - started), None
     except Exception as exc:  # noqa: BLE001 - the check's own failure must not end the suite
         return not_checked(name, f"error: {type(exc).__name__}: {exc}"), None
-    report = without_residue(report)
     status = LEAKING if report.leaked else CLEAN
     verdict = Verdict(name, status, None, time.perf_counter() - started, report.to_json())
     return verdict, str(report) if report.leaked else None

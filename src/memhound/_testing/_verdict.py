@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 CLEAN = "clean"
@@ -32,7 +32,9 @@ class Verdict:
     report: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        # Not dataclasses.asdict: it would deep-copy the report, which is JSON already.
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        return {key: value for key, value in values.items() if value is not None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Verdict:
