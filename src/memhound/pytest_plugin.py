@@ -15,7 +15,7 @@ Markers:
         collection), after `warmup` untraced calls that fill caches.
 Options:
     --memhound-leaks            checks every test as if it were marked no_leaks
-    --memhound-iterations N     iterations of each check (fewer for slow tests)
+    --memhound-iterations N     iterations of a check whose 8-run screen grew (fewer for slow tests)
     --memhound-max-seconds S    tests whose run takes longer are left out (default 1)
     --memhound-budget TIME      time for extra rounds when the evidence is ambiguous (10s)
     --memhound-leaks-strict     a test that fails when repeated fails the run
@@ -70,8 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--memhound-iterations",
         type=int,
         default=DEFAULT_ITERATIONS,
-        help=f"iterations of each leak check (default {DEFAULT_ITERATIONS}; fewer for tests "
-        "whose repetitions would take over 5 s)",
+        help=f"iterations of a leak check whose first 8 repetitions grew (default "
+        f"{DEFAULT_ITERATIONS}; fewer for tests whose repetitions would take over 5 s)",
     )
     group.addoption(
         "--memhound-max-seconds",

@@ -62,7 +62,9 @@ def _headline(report: LeakReport) -> str:
 
 
 def _render_leak(number: int, leak: Leak) -> list[str]:
-    growth = f"+{leak.count_per_iteration:g} objects, +{human_bytes(leak.bytes_per_iteration)}"
+    growth = (
+        f"+{_count(leak.count_per_iteration)} objects, +{human_bytes(leak.bytes_per_iteration)}"
+    )
     lines = [f"#{number} [{', '.join(leak.kinds)}] {leak.type}: {growth} per iteration"]
     lines += _render_stack("allocated at", leak.allocated_at)
     if leak.retained_by:
@@ -132,4 +134,11 @@ def _render_garbage(entry: CyclicGarbage) -> str:
     return (
         f"   {entry.type}: {entry.objects_per_iteration:g} objects "
         f"({human_bytes(entry.bytes_per_iteration)}) per iteration, allocated at {where}"
+    )
+
+
+def _count(per_iteration: float) -> str:
+    """An average count: whole when it is one, else one decimal (2.3, not 2.33333)."""
+    return (
+        f"{per_iteration:.0f}" if per_iteration == round(per_iteration) else f"{per_iteration:.1f}"
     )

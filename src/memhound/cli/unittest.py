@@ -20,12 +20,14 @@ usage: memhound unittest [--iterations N] [--warmup K] [--max-seconds S] [--budg
 
 Runs a unittest suite as `python -m unittest ARGS...` does (discover, module names, -k, -v,
 -f, ...) and checks every test that passes for leaks: a fresh instance of the test (setUp, the
-test, tearDown) is repeated, with setUpClass and setUpModule set up once. A test that leaks
+test, tearDown; a doctest runs again as itself) is repeated, with setUpClass and setUpModule
+set up once: 8 times first, and --iterations times only when those showed growth. A test that leaks
 fails with the leak report; one that fails when repeated is listed as not repeatable. A summary
 line ends the run. memhound's options come first; everything after them is unittest's.
 
 options:
-  --iterations N   traced repetitions of each test (default {DEFAULT_ITERATIONS})
+  --iterations N   traced repetitions of a test whose first 8 grew (default {DEFAULT_ITERATIONS};
+                   fewer when they would take over 5 s)
   --warmup K       untraced repetitions first (default {DEFAULT_WARMUP})
   --max-seconds S  leave out tests whose run takes longer (default {DEFAULT_MAX_SECONDS:g})
   --budget TIME    time for more rounds when growth into a cache might stop at a limit
