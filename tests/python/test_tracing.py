@@ -114,6 +114,38 @@ def test_stack_has_every_frame_of_a_deep_recursion(tmp_path: Path) -> None:
     assert frames[-1]["function"] != "descend"  # the callers of the recursion are there too
 
 
+@pytest.mark.parametrize("limit", [1000, 100_000])
+def test_recursion_goes_as_deep_as_without_tracing_and_never_overflows_the_c_stack(
+    tmp_path: Path, limit: int
+) -> None:
+    # Under the frame hook every Python call is a C call: 3.12+ would spend C recursion levels a
+    # plain run does not, and a limit raised this high would overflow the C stack of any version.
+    script = write_program(
+        tmp_path,
+        f"""
+        import sys, threading
+        sys.setrecursionlimit({limit})
+
+        def down(n):
+            try:
+                return down(n + 1)
+            except RecursionError:
+                return n
+
+        depths = [down(0)]
+        worker = threading.Thread(target=lambda: depths.append(down(0)))
+        worker.start()
+        worker.join()
+        print(*depths)
+        """,
+    )
+    result = memhound("run", "-o", str(tmp_path / "capture.bin"), str(script))
+    assert result.returncode == 0, result.stderr
+    depths = [int(word) for word in result.stdout.split()]
+    assert len(depths) == 2
+    assert min(depths) >= (limit - 30 if limit == 1000 else 5000)
+
+
 def test_stacks_stay_right_through_generators_exceptions_and_coroutines(tmp_path: Path) -> None:
     # Frames come and go between allocations here in every way the stack cache must notice.
     script = write_program(

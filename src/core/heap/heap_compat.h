@@ -1,7 +1,9 @@
 #pragma once
-// The heap walker's view of CPython 3.11 internals: the GC generation lists, object preheaders,
-// inline (managed) instance values and interpreter frames. Every heap file that needs the
-// interpreter includes this header first, so Py_BUILD_CORE is set before Python.h.
+// The heap walker's view of CPython internals (3.11, 3.12, 3.13): the GC generation lists, object
+// preheaders, inline (managed) instance values, immortal objects and interpreter frames. Every heap
+// file that needs the interpreter includes this header first, so Py_BUILD_CORE is set before
+// Python.h. The collector's lists and header flags are the same in the three versions; managed
+// dicts and inline values changed in each, frames in 3.12 (entry frames) and 3.13 (f_executable).
 #ifndef Py_BUILD_CORE
 #define Py_BUILD_CORE 1
 #endif
@@ -16,11 +18,17 @@
 #include <internal/pycore_interp.h>
 #include <internal/pycore_object.h>
 #include <internal/pycore_pymem.h>
+#if PY_VERSION_HEX >= 0x030D0000
+#include <internal/pycore_setobject.h>  // _PySet_NextEntry left the public headers
+#endif
 
 #include <string>
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "memhound's heap walker reads CPython 3.11 internals; other versions are not supported"
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030E0000
+#error "memhound's heap walker reads the internals of CPython 3.11, 3.12 and 3.13 only"
+#endif
+#ifdef Py_GIL_DISABLED
+#error "memhound does not support the free-threaded build of CPython"
 #endif
 
 namespace memhound::heap::compat {
@@ -49,8 +57,31 @@ void forEachTracked(PyInterpreterState* interp, Fn&& fn) {
 }
 
 // Blocks handed out by the object allocator and not freed yet: every object it allocated, and
-// buffers (list items, dict tables). Zero when the interpreter runs without pymalloc.
-inline std::size_t allocatedBlocks() { return static_cast<std::size_t>(_Py_GetAllocatedBlocks()); }
+// buffers (list items, dict tables). Zero when the interpreter runs without pymalloc, or when
+// sys.getallocatedblocks fails (libpython 3.12+ does not export the C function behind it).
+inline std::size_t allocatedBlocks() {
+    PyObject* sys = PyImport_ImportModule("sys");
+    PyObject* blocks = sys ? PyObject_CallMethod(sys, "getallocatedblocks", nullptr) : nullptr;
+    Py_ssize_t count = blocks ? PyLong_AsSsize_t(blocks) : 0;
+    Py_XDECREF(blocks);
+    Py_XDECREF(sys);
+    if (count < 0 || PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return static_cast<std::size_t>(count);
+}
+
+// 3.12+ objects that are never freed (None, small ints, interned strings, static types): their
+// reference count is a marker, not a count of references.
+inline bool isImmortal(PyObject* obj) {
+#if PY_VERSION_HEX >= 0x030C0000
+    return _Py_IsImmortal(obj);
+#else
+    (void)obj;
+    return false;
+#endif
+}
 
 inline bool gcIsCollecting(PyInterpreterState* interp) { return interp->gc.collecting != 0; }
 
@@ -58,13 +89,47 @@ inline bool gcIsCollecting(PyInterpreterState* interp) { return interp->gc.colle
 // allocator returned (char*)obj - preheader, which is the address the recorder saw.
 inline std::size_t preheaderSize(PyTypeObject* type) { return _PyType_PreHeaderSize(type); }
 
+// The preheader one object's size counts, given its type's: a static type has no GC header although
+// its type (type) has one; sys.getsizeof() counts it anyway before 3.13, and so does the walk.
+inline std::size_t objectPreheader(PyObject* obj, std::size_t typePreheader) {
+#if PY_VERSION_HEX >= 0x030D0000
+    inquiry isGc = Py_TYPE(obj)->tp_is_gc;
+    if (isGc != nullptr && !isGc(obj)) return typePreheader - sizeof(PyGC_Head);
+#else
+    (void)obj;
+#endif
+    return typePreheader;
+}
+
 inline bool isGcObject(PyObject* obj) { return _PyObject_IS_GC(obj) != 0; }
 
 inline bool hasManagedDict(PyTypeObject* type) { return PyType_HasFeature(type, Py_TPFLAGS_MANAGED_DICT); }
 
-// The inline values of an instance whose __dict__ was never created (NULL otherwise).
-inline PyDictValues* managedValues(PyObject* obj) { return *_PyObject_ValuesPointer(obj); }
-inline PyObject* managedDict(PyObject* obj) { return *_PyObject_ManagedDictPointer(obj); }
+// The inline values of an instance whose attributes are not (only) in a dict (NULL otherwise): on
+// 3.11 and 3.12 a separate array, on 3.13 embedded after the object while they are valid.
+inline PyDictValues* managedValues(PyObject* obj) {
+#if PY_VERSION_HEX >= 0x030D0000
+    if (!PyType_HasFeature(Py_TYPE(obj), Py_TPFLAGS_INLINE_VALUES)) return nullptr;
+    PyDictValues* values = _PyObject_InlineValues(obj);
+    return values->valid ? values : nullptr;
+#elif PY_VERSION_HEX >= 0x030C0000
+    PyDictOrValues dorv = *_PyObject_DictOrValuesPointer(obj);
+    return _PyDictOrValues_IsValues(dorv) ? _PyDictOrValues_GetValues(dorv) : nullptr;
+#else
+    return *_PyObject_ValuesPointer(obj);
+#endif
+}
+// The managed __dict__ of an instance, when it was created (NULL otherwise).
+inline PyObject* managedDict(PyObject* obj) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return reinterpret_cast<PyObject*>(_PyObject_GetManagedDict(obj));
+#elif PY_VERSION_HEX >= 0x030C0000
+    PyDictOrValues dorv = *_PyObject_DictOrValuesPointer(obj);
+    return _PyDictOrValues_IsValues(dorv) ? nullptr : _PyDictOrValues_GetDict(dorv);
+#else
+    return *_PyObject_ManagedDictPointer(obj);
+#endif
+}
 
 // The attribute names that go with managedValues(): the type's shared keys.
 inline PyDictKeysObject* sharedKeys(PyTypeObject* type) {
@@ -113,23 +178,48 @@ inline std::uintptr_t elementStorage(PyObject* obj) {
     return 0;
 }
 
-inline PyObject* modulesDict(PyInterpreterState* interp) { return interp->modules; }
+inline PyObject* modulesDict(PyInterpreterState* interp) {
+#if PY_VERSION_HEX >= 0x030C0000
+    return interp->imports.modules;
+#else
+    return interp->modules;
+#endif
+}
 inline PyObject* builtinsDict(PyInterpreterState* interp) { return interp->builtins; }
 
-inline Frame* topFrame(PyThreadState* tstate) {
-    return tstate->cframe ? tstate->cframe->current_frame : nullptr;
+// 3.12+ link an entry frame of the C stack below the frames each evaluation loop runs (its code is
+// a trampoline, or None on 3.13): not a Python frame. The first Python frame from `frame` down.
+inline Frame* pythonFrameFrom(Frame* frame) {
+#if PY_VERSION_HEX >= 0x030C0000
+    while (frame != nullptr && frame->owner == FRAME_OWNED_BY_CSTACK) frame = frame->previous;
+#endif
+    return frame;
 }
-inline PyCodeObject* frameCode(Frame* frame) { return frame->f_code; }
+inline Frame* topFrame(PyThreadState* tstate) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return pythonFrameFrom(tstate->current_frame);
+#else
+    return tstate->cframe ? pythonFrameFrom(tstate->cframe->current_frame) : nullptr;
+#endif
+}
+inline Frame* callerFrame(Frame* frame) { return pythonFrameFrom(frame->previous); }
+inline PyCodeObject* frameCode(Frame* frame) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return reinterpret_cast<PyCodeObject*>(frame->f_executable);
+#else
+    return frame->f_code;
+#endif
+}
 // The frame's locals, cells and free variables (not its evaluation stack).
-inline int frameLocalCount(Frame* frame) { return frame->f_code->co_nlocalsplus; }
+inline int frameLocalCount(Frame* frame) { return frameCode(frame)->co_nlocalsplus; }
 inline PyObject* frameLocal(Frame* frame, int i) { return frame->localsplus[i]; }
 // Calls fn for each value on the frame's evaluation stack, when its recorded stack top is
 // plausible (a running frame's may be stale: callers compare the values, never follow them).
 template <typename Fn>
 void forEachStackValue(Frame* frame, Fn&& fn) {
-    int base = frame->f_code->co_nlocalsplus;
+    int base = frameLocalCount(frame);
     int top = frame->stacktop;
-    if (top < base || top > base + frame->f_code->co_stacksize) return;
+    if (top < base || top > base + frameCode(frame)->co_stacksize) return;
     for (int i = base; i < top; ++i) {
         if (frame->localsplus[i]) fn(frame->localsplus[i]);
     }
@@ -147,6 +237,32 @@ inline bool generatorHasFrame(PyObject* gen) {
 }
 // The interpreter frame of a frame object.
 inline Frame* frameOfFrameObject(PyObject* frame) { return reinterpret_cast<PyFrameObject*>(frame)->f_frame; }
+
+// The size of a compact ASCII str, as str.__sizeof__ gives it; 0 for any other string (3.11 also
+// keeps a wchar_t copy, when one was made, outside the object).
+inline std::uint64_t compactAsciiSize(PyObject* str) {
+    auto* ascii = reinterpret_cast<PyASCIIObject*>(str);
+#if PY_VERSION_HEX >= 0x030C0000
+    bool plain = ascii->state.compact && ascii->state.ascii;
+#else
+    bool plain = ascii->state.compact && ascii->state.ascii && ascii->wstr == nullptr;
+#endif
+    return plain ? sizeof(PyASCIIObject) + static_cast<std::uint64_t>(ascii->length) + 1 : 0;
+}
+
+// int.__sizeof__: the header and at least one digit (zero has none but is allocated with one).
+// 3.12 moved the digit count from ob_size into the tag of long_value.
+inline std::uint64_t intSize(PyObject* obj) {
+#if PY_VERSION_HEX >= 0x030C0000
+    auto* value = reinterpret_cast<PyLongObject*>(obj);
+    Py_ssize_t digits = static_cast<Py_ssize_t>(value->long_value.lv_tag >> _PyLong_NON_SIZE_BITS);
+    std::uint64_t header = offsetof(PyLongObject, long_value.ob_digit);
+#else
+    Py_ssize_t digits = Py_SIZE(obj) < 0 ? -Py_SIZE(obj) : Py_SIZE(obj);
+    std::uint64_t header = offsetof(PyLongObject, ob_digit);
+#endif
+    return header + static_cast<std::uint64_t>(digits > 1 ? digits : 1) * sizeof(digit);
+}
 
 // Static strings of the interpreter: reading them allocates nothing.
 inline PyObject* moduleKey() { return &_Py_ID(__module__); }

@@ -18,7 +18,7 @@ bool isFrameLocalOrThreadDict(PyObject* obj) {
     PyInterpreterState* interp = PyInterpreterState_Get();
     for (PyThreadState* t = PyInterpreterState_ThreadHead(interp); t; t = PyThreadState_Next(t)) {
         if (t->dict == obj) return true;
-        for (compat::Frame* f = compat::topFrame(t); f; f = f->previous) {
+        for (compat::Frame* f = compat::topFrame(t); f; f = compat::callerFrame(f)) {
             for (int i = 0; i < compat::frameLocalCount(f); ++i) {
                 if (compat::frameLocal(f, i) == obj) return true;
             }

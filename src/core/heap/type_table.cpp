@@ -56,18 +56,8 @@ std::uint64_t callCMethod(PyObject* obj, PyCFunction method) {
 }
 
 std::uint64_t strSize(PyObject* obj, PyCFunction fallback) {
-    auto* ascii = reinterpret_cast<PyASCIIObject*>(obj);
-    if (ascii->state.compact && ascii->state.ascii && ascii->wstr == nullptr) {
-        return sizeof(PyASCIIObject) + static_cast<std::uint64_t>(ascii->length) + 1;
-    }
-    return callCMethod(obj, fallback);
-}
-
-std::uint64_t intSize(PyObject* obj) {
-    // int.__sizeof__ counts at least one digit: zero has no digits but is allocated with one.
-    Py_ssize_t digits = Py_SIZE(obj) < 0 ? -Py_SIZE(obj) : Py_SIZE(obj);
-    return offsetof(PyLongObject, ob_digit) +
-           static_cast<std::uint64_t>(std::max<Py_ssize_t>(digits, 1)) * sizeof(digit);
+    std::uint64_t size = compat::compactAsciiSize(obj);
+    return size != 0 ? size : callCMethod(obj, fallback);
 }
 
 }  // namespace
@@ -114,7 +104,7 @@ bool nativeShallowSize(PyObject* obj, const TypeInfo& info, std::uint64_t& size)
             body = strSize(obj, info.method);
             break;
         case SizeRule::Int:
-            body = intSize(obj);
+            body = compat::intSize(obj);
             break;
         case SizeRule::Dict:
             body = static_cast<std::uint64_t>(_PyDict_SizeOf(reinterpret_cast<PyDictObject*>(obj)));
@@ -130,7 +120,7 @@ bool nativeShallowSize(PyObject* obj, const TypeInfo& info, std::uint64_t& size)
         case SizeRule::PythonMethod:
             return false;
     }
-    size = body + info.preheader;
+    size = body + compat::objectPreheader(obj, info.preheader);
     return true;
 }
 
@@ -155,7 +145,7 @@ std::uint64_t pythonShallowSize(PyObject* obj, const TypeInfo& info) {
         PyErr_Clear();
         body = static_cast<Py_ssize_t>(objectDefaultSize(obj));
     }
-    return static_cast<std::uint64_t>(body) + info.preheader;
+    return static_cast<std::uint64_t>(body) + compat::objectPreheader(obj, info.preheader);
 }
 
 std::string utf8Of(PyObject* str) {

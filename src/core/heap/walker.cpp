@@ -153,7 +153,7 @@ private:
         NodeId node = m_builder.addNode(addressOf(obj) - info.preheader);
         m_builder.setType(node, info.id);
         // Balance = references held minus references found; positive at the end: held from outside.
-        m_balance.push_back(Py_REFCNT(obj) - m_unrooted.count(obj));
+        m_balance.push_back(compat::isImmortal(obj) ? 0 : Py_REFCNT(obj) - m_unrooted.count(obj));
         if (gc) {
             m_queue.push_back(obj);
         } else {
@@ -203,7 +203,7 @@ private:
     void collectThreadRoots() {
         for (PyThreadState* t = PyInterpreterState_ThreadHead(m_interp); t; t = PyThreadState_Next(t)) {
             std::string thread = threadLabel(t);
-            for (compat::Frame* f = compat::topFrame(t); f; f = f->previous) collectFrameRoots(f, thread);
+            for (compat::Frame* f = compat::topFrame(t); f; f = compat::callerFrame(f)) collectFrameRoots(f, thread);
             addRootRef(t->dict, RootKind::Frame, thread + " state");
         }
     }

@@ -2,6 +2,7 @@
 
 #include "core/record/hooks.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "core/record/py_text.h"
@@ -262,6 +263,42 @@ compat::EvalFrameFunction g_previousEvalFrame = nullptr;
 std::atomic<bool> g_frameHookInstalled{false};
 bool g_frameHookInChain = false;
 
+// The calling thread's C stack: its lowest address and a reserve above it, found once per thread
+// ({0, 0} when unknown).
+struct CStack {
+    std::uintptr_t low = 1;
+    std::uintptr_t reserve = 0;
+};
+
+const CStack& cStack() {
+    constinit thread_local CStack t_stack __attribute__((tls_model("initial-exec")));
+    if (t_stack.low == 1) [[unlikely]] {
+        t_stack = {0, 0};
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            void* low = nullptr;
+            std::size_t size = 0;
+            if (pthread_attr_getstack(&attr, &low, &size) == 0)
+                t_stack = {reinterpret_cast<std::uintptr_t>(low), std::min<std::size_t>(size / 4, 1 << 20)};
+            pthread_attr_destroy(&attr);
+        }
+    }
+    return t_stack;
+}
+
+// Recursion levels to lend to a call through the frame hook (compat.h says why): the levels it
+// spends while the C stack has room, and below the reserve a negative loan that leaves the
+// interpreter few enough levels to raise RecursionError before the stack runs out (every Python
+// call through the hook is a C call, so a recursion limit raised high would otherwise overflow it). The callee's
+// levels balance, so the hook pays the loan back exactly after the call.
+int recursionLoan(PyThreadState* tstate) {
+    constexpr int kLevelsInReserve = 100;
+    const CStack& stack = cStack();
+    auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    if (stack.low != 0 && here > stack.low + stack.reserve) return compat::kRecursionLevelsPerHookedCall;
+    return std::min(0, kLevelsInReserve - compat::cRecursionRemaining(tstate));
+}
+
 // Counts frames in and out for the stack cache of the thread's recorder. A frame-evaluation hook
 // rather than PyEval_SetProfile: in 3.11 any profile function switches the interpreter to its
 // tracing mode (specialized instructions deoptimized, a frame object and a line number made for
@@ -271,7 +308,10 @@ PyObject* frameHook(PyThreadState* tstate, compat::Frame* frame, int throwflag) 
     // The recorder at entry is the one to tell about the exit (it may be created meanwhile).
     ThreadRecorder* recorder = t_hooks.recorder;
     if (recorder != nullptr) recorder->stacks().onCall();
+    const int loan = recursionLoan(tstate);
+    compat::cRecursionRemaining(tstate) += loan;
     PyObject* result = g_previousEvalFrame(tstate, frame, throwflag);
+    compat::cRecursionRemaining(tstate) -= loan;
     if (recorder != nullptr) recorder->stacks().onReturn();
     return result;
 }

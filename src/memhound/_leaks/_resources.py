@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FD_DIR = "/proc/self/fd"
-# CPython 3.11 _PyType_PreHeaderSize: the GC header, then two pointers for a managed dict.
+# CPython's _PyType_PreHeaderSize: the GC header, then two pointers for a managed dict (and, from
+# 3.12, for managed weak references).
 _POINTER = struct.calcsize("P")
-_TPFLAGS_MANAGED_DICT = 1 << 4
+_TPFLAGS_PREHEADER = (1 << 4) | ((1 << 3) if sys.version_info >= (3, 12) else 0)
 _TPFLAGS_HAVE_GC = 1 << 14
 
 
@@ -34,7 +35,7 @@ def allocation_address(obj: object) -> int:
     """The address the allocator returned for `obj`: what the tracer records for it."""
     flags = type(obj).__flags__
     preheader = (2 * _POINTER if flags & _TPFLAGS_HAVE_GC else 0) + (
-        2 * _POINTER if flags & _TPFLAGS_MANAGED_DICT else 0
+        2 * _POINTER if flags & _TPFLAGS_PREHEADER else 0
     )
     return id(obj) - preheader
 
