@@ -3,6 +3,9 @@
 # Python: the active virtual environment's, else one that make creates in build/venv (so that
 # nothing is installed into the system's Python, which Debian marks externally managed).
 # PYTHON=... overrides both; BASE_PYTHON is the interpreter build/venv is made from.
+# `make test` runs the Python suite on every supported CPython (3.11-3.13) that tools/find-pythons
+# finds, each in its own build/venv-3.X; PYTHONS="/path/to/python3.12 ..." names them instead.
+PYTHONS ?=
 BASE_PYTHON ?= python3
 VENV := build/venv
 ifeq ($(origin PYTHON),undefined)
@@ -20,7 +23,7 @@ PIP_BUILD := scikit-build-core nanobind cmake ninja
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CMAKE_CPP := cmake -G Ninja -DMEMHOUND_PYTHON=OFF -DMEMHOUND_TESTS=ON
 
-.PHONY: system-deps deps install demo test cpp-test py-test asan bench format lint clean
+.PHONY: system-deps deps install demo test cpp-test py-test py-test-all asan bench format lint clean
 
 system-deps:  ## the Debian packages the build and the tests need
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -48,10 +51,13 @@ cpp-test: deps
 	cmake --build build/cpp -j2
 	ctest --test-dir build/cpp --output-on-failure
 
-py-test: install
+py-test: install  ## pytest on the chosen Python only
 	$(PYTHON) -m pytest -q -n 2 tests/python
 
-test: cpp-test py-test  ## GoogleTest, then pytest (unit and end-to-end)
+py-test-all: system-deps  ## pytest on each supported Python found (or PYTHONS), one venv each
+	tools/test-pythons $(PYTHONS)
+
+test: cpp-test py-test-all  ## GoogleTest once, then pytest (unit and end-to-end) on each Python
 
 asan: deps  ## the C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer
 	$(CMAKE_CPP) -DMEMHOUND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -S . -B build/asan

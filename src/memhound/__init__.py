@@ -11,6 +11,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+from memhound._supported import require_supported_interpreter
+
+require_supported_interpreter()
+
 from memhound._errors import CaptureError, LeakError, MemhoundError, UsageError
 from memhound._tracker import Tracker
 

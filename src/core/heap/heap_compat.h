@@ -1,14 +1,12 @@
 #pragma once
 // The heap walker's view of CPython internals (3.11, 3.12, 3.13): the GC generation lists, object
 // preheaders, inline (managed) instance values, immortal objects and interpreter frames. Every heap
-// file that needs the interpreter includes this header first, so Py_BUILD_CORE is set before
-// Python.h. The collector's lists and header flags are the same in the three versions; managed
-// dicts and inline values changed in each, frames in 3.12 (entry frames) and 3.13 (f_executable).
-#ifndef Py_BUILD_CORE
-#define Py_BUILD_CORE 1
-#endif
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+// file that needs the interpreter includes this header first. The collector's lists and header
+// flags are the same in the three versions; managed dicts and inline values changed in each.
+// Frames, the supported versions and Py_BUILD_CORE come from the recorder's compat header, so both
+// walk the frame chain alike.
+#include "core/record/compat.h"
+
 #include <frameobject.h>
 // pycore_atomic.h uses C11 <stdatomic.h>, which C++ cannot include; its GCC-builtin variant has
 // the same layout (one machine word per atomic), so select that one.
@@ -24,16 +22,9 @@
 
 #include <string>
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030E0000
-#error "memhound's heap walker reads the internals of CPython 3.11, 3.12 and 3.13 only"
-#endif
-#ifdef Py_GIL_DISABLED
-#error "memhound does not support the free-threaded build of CPython"
-#endif
-
 namespace memhound::heap::compat {
 
-using Frame = _PyInterpreterFrame;
+using record::compat::Frame;
 
 // Calls fn(PyGC_Head* head) for the head of every GC generation list (young, old, permanent).
 template <typename Fn>
@@ -187,29 +178,11 @@ inline PyObject* modulesDict(PyInterpreterState* interp) {
 }
 inline PyObject* builtinsDict(PyInterpreterState* interp) { return interp->builtins; }
 
-// 3.12+ link an entry frame of the C stack below the frames each evaluation loop runs (its code is
-// a trampoline, or None on 3.13): not a Python frame. The first Python frame from `frame` down.
-inline Frame* pythonFrameFrom(Frame* frame) {
-#if PY_VERSION_HEX >= 0x030C0000
-    while (frame != nullptr && frame->owner == FRAME_OWNED_BY_CSTACK) frame = frame->previous;
-#endif
-    return frame;
-}
-inline Frame* topFrame(PyThreadState* tstate) {
-#if PY_VERSION_HEX >= 0x030D0000
-    return pythonFrameFrom(tstate->current_frame);
-#else
-    return tstate->cframe ? pythonFrameFrom(tstate->cframe->current_frame) : nullptr;
-#endif
-}
-inline Frame* callerFrame(Frame* frame) { return pythonFrameFrom(frame->previous); }
-inline PyCodeObject* frameCode(Frame* frame) {
-#if PY_VERSION_HEX >= 0x030D0000
-    return reinterpret_cast<PyCodeObject*>(frame->f_executable);
-#else
-    return frame->f_code;
-#endif
-}
+// Frames are walked as the recorder walks them (entry and shim frames skipped).
+using record::compat::callerFrame;
+using record::compat::frameCode;
+using record::compat::topFrame;
+
 // The frame's locals, cells and free variables (not its evaluation stack).
 inline int frameLocalCount(Frame* frame) { return frameCode(frame)->co_nlocalsplus; }
 inline PyObject* frameLocal(Frame* frame, int i) { return frame->localsplus[i]; }

@@ -2,7 +2,8 @@
 // The one place where the recorder knows CPython's private layout, for 3.11, 3.12 and 3.13. Every
 // file of core/record that needs the interpreter includes this header first, so Py_BUILD_CORE is
 // set before Python.h. The versions differ in how the thread state is read, where the top frame
-// is kept, what a frame names its code, and the entry frames that 3.12+ link into the chain.
+// is kept, what a frame names its code, and the entry and shim frames that 3.12+ link into the
+// chain. The heap walker walks frames through this header too.
 #ifndef Py_BUILD_CORE
 #define Py_BUILD_CORE 1
 #endif
@@ -55,10 +56,13 @@ inline bool holdsGil(PyThreadState* running) {
 }
 
 // 3.12+ link an entry frame of the C stack below the frames each evaluation loop runs (its code is
-// a trampoline, or None on 3.13): not a Python frame. The first Python frame from `frame` down.
+// a trampoline, or None on 3.13), and a shim frame below the __init__ that a specialized call of a
+// class runs (code named "__init__" in a file "__init__", function None): neither is a Python
+// frame. The first Python frame from `frame` down.
 inline Frame* pythonFrameFrom(Frame* frame) {
 #if PY_VERSION_HEX >= 0x030C0000
-    while (frame != nullptr && frame->owner == FRAME_OWNED_BY_CSTACK) frame = frame->previous;
+    while (frame != nullptr && (frame->owner == FRAME_OWNED_BY_CSTACK || frame->f_funcobj == Py_None))
+        frame = frame->previous;
 #endif
     return frame;
 }

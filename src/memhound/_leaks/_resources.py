@@ -260,12 +260,16 @@ def _describe_thread(obj: threading.Thread) -> OpenResource:
     return OpenResource(type_name(obj), f"{type_name(obj)} {obj.name!r}{daemon} (alive)")
 
 
+# Where asyncio keeps its tasks: one WeakSet on 3.11, scheduled and eager tasks apart from 3.12.
+_TASK_REGISTRIES = ("_all_tasks", "_scheduled_tasks", "_eager_tasks")
+
+
 def _pending_tasks() -> Iterable[Any]:
     tasks_module = sys.modules.get("asyncio.tasks")
-    all_tasks = getattr(tasks_module, "_all_tasks", None)
-    if all_tasks is None:
-        return []
-    return [task for task in list(all_tasks) if not task.done()]
+    tasks: list[Any] = []
+    for registry in _TASK_REGISTRIES:
+        tasks.extend(getattr(tasks_module, registry, ()))
+    return [task for task in tasks if not task.done()]
 
 
 def _describe_task(obj: Any) -> OpenResource:
