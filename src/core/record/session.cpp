@@ -13,6 +13,7 @@
 
 #include "core/common/error.h"
 #include "core/format/writer.h"
+#include "core/record/arena_cache.h"
 #include "core/record/hooks.h"
 #include "core/record/py_text.h"
 
@@ -183,6 +184,7 @@ void Session::start(const TraceOptions& options) {
     m_started = true;
     s_recording.store(true);
     installAllocators();
+    installArenaCache();
     if (s_sampleBytes == 0) installFrameHook();
     installThreadNameHook();
     registerForkHandlers();
@@ -207,6 +209,7 @@ void Session::stop() {
     s_recording.store(false);
     m_sampled.clear();
     restoreAllocators();
+    restoreArenaCache();
     restoreFrameHook();
     restoreThreadNameHook();
     handOffAll(true);
@@ -357,6 +360,7 @@ void Session::stopInChild() {
     s_recording.store(false);
     m_sampled.clear();
     restoreAllocators();
+    restoreArenaCache();
     restoreFrameHook();
     m_acceptingBatches = false;
     m_started = false;

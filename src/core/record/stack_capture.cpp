@@ -92,6 +92,15 @@ void StackCapture::pushScratchFrames(std::string& definitions) {
 
 void StackCapture::resolveNode(Entry& entry, std::string& definitions) {
     CalleeNodes* nodes = entry.nodes;
+    if (nodes != nullptr && nodes->matches(entry.parent, entry.code)) {
+        entry.node = nodes->nodeAt(entry.offset);
+        if (entry.node.value != 0) return;
+    }
+    const auto depth = static_cast<std::size_t>(&entry - m_entries.data());
+    if (depth >= m_depthNodes.size()) m_depthNodes.resize(depth + 1);
+    DepthNodes& atDepth = m_depthNodes[depth];
+    entry.node = atDepth.find(entry.parent, entry.code, entry.offset);
+    if (entry.node.value != 0) return;
     if (nodes == nullptr || !nodes->matches(entry.parent, entry.code))
         nodes = entry.nodes = &calleeSlot(entry.parent, entry.code, definitions);
     entry.node = nodes->nodeAt(entry.offset);
@@ -99,6 +108,7 @@ void StackCapture::resolveNode(Entry& entry, std::string& definitions) {
         entry.node = internNode(entry.parent, nodes->codeId, entry.offset, definitions);
         nodes->remember(entry.offset, entry.node);
     }
+    atDepth.remember(entry.parent, entry.code, entry.offset, entry.node);
 }
 
 StackCapture::CalleeNodes& StackCapture::calleeSlot(common::StackId parent, PyCodeObject* code,
@@ -138,6 +148,7 @@ common::CodeId StackCapture::internCode(PyCodeObject* code, std::string& definit
 void StackCapture::reset() {
     m_entries.clear();
     m_callees.fill(CalleeNodes{});
+    m_depthNodes.clear();
     m_depth = m_valid = 0;
     m_codes.clear();
     m_nodes.clear();
@@ -165,6 +176,9 @@ void StackCapture::forgetCodes(const std::vector<PyCodeObject*>& sortedCodes) {
     m_valid = std::min(m_valid, static_cast<int>(m_entries.size()));
     for (CalleeNodes& slot : m_callees)
         if (slot.code != nullptr && gone(slot.code)) slot = CalleeNodes{};
+    for (DepthNodes& atDepth : m_depthNodes)
+        for (std::size_t way = 0; way < DepthNodes::kWays; ++way)
+            if (atDepth.codes[way] != nullptr && gone(atDepth.codes[way])) atDepth.nodes[way] = 0;
 }
 
 std::vector<PyCodeObject*> StackCapture::takeCodeRefs() {
