@@ -386,7 +386,7 @@ def test_asizeof_section_times_pympler(quick_report: str) -> None:
 
 def test_real_suites_section_replaces_its_own_and_survives_a_rewrite(tmp_path: Path) -> None:
     from real_suites import TITLE, replace_section, section
-    from run import _with_suites_section
+    from run import _with_kept_blocks
 
     row = ["demo", "3", "3 passed in 0.1 s", "3 (100.0%)", "0", "0", "0", "1.0 s (10.0x)"]
     new = section([row])
@@ -395,7 +395,21 @@ def test_real_suites_section_replaces_its_own_and_survives_a_rewrite(tmp_path: P
     assert once.count(TITLE) == 1 and once.startswith(document.rstrip("\n"))
     twice = replace_section(once + "\n## Later\n\ntext\n", new.replace("demo", "other"))
     assert twice.count(TITLE) == 1 and "| other |" in twice and "## Later" in twice
-    path = tmp_path / "BENCHMARKS.md"
-    path.write_text(once, encoding="utf-8")
-    rewritten = _with_suites_section("# Benchmarks\n\n## Machine\n\nnew facts\n", str(path))
-    assert "new facts" in rewritten and "| demo |" in rewritten
+    rewritten = _with_kept_blocks("# Benchmarks\n\n## Machine\n\nnew facts\n", once)
+    assert "new facts" in rewritten and "| demo |" in rewritten and "\nfacts" not in rewritten
+
+
+def test_version_blocks_replace_their_own_and_survive_a_full_rewrite() -> None:
+    from run import _with_kept_blocks, _with_version_block
+
+    document = "# Benchmarks\n\n## Machine\n\nfacts\n"
+    block_312 = "## CPython 3.12: tracing overhead and heap snapshot\n\nfirst 3.12\n"
+    block_313 = "## CPython 3.13: tracing overhead and heap snapshot\n\nfirst 3.13\n"
+    both = _with_version_block(_with_version_block(document, block_312), block_313)
+    assert both.index("first 3.12") < both.index("first 3.13")
+    again = _with_version_block(both, block_312.replace("first", "second"))
+    assert "second 3.12" in again and "first 3.12" not in again
+    assert again.index("second 3.12") < again.index("first 3.13")
+    rewritten = _with_kept_blocks("# Benchmarks\n\n## Machine\n\nnew facts\n", again)
+    assert "new facts" in rewritten and "\nfacts" not in rewritten
+    assert "second 3.12" in rewritten and "first 3.13" in rewritten
