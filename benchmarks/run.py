@@ -15,6 +15,8 @@ run keeps the other versions' blocks.
 from __future__ import annotations
 
 import argparse
+import itertools
+import re
 import sys
 from pathlib import Path
 
@@ -276,11 +278,9 @@ def _read(path: str) -> str:
 
 def _blocks(text: str) -> dict[str, str]:
     """The file's "## " blocks by heading line, each up to the next "## " heading."""
+    starts = [match.start() for match in re.finditer(r"^## ", text, re.MULTILINE)]
     found: dict[str, str] = {}
-    starts = [
-        i for i in range(len(text)) if text.startswith("## ", i) and (i == 0 or text[i - 1] == "\n")
-    ]
-    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+    for start, end in itertools.pairwise([*starts, len(text)]):
         block = text[start:end].rstrip("\n") + "\n"
         found[block.split("\n", 1)[0]] = block
     return found
