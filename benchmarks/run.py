@@ -303,8 +303,9 @@ def _with_kept_blocks(report: str, old: str) -> str:
 def _with_version_block(old: str, block: str) -> str:
     """The old file with this version's block replaced (or added after the other blocks)."""
     heading = block.split("\n", 1)[0]
-    if heading in _blocks(old):
-        return old.replace(_blocks(old)[heading], block)
+    current = _blocks(old).get(heading)
+    if current is not None:
+        return old.replace(current, block)
     return old.rstrip("\n") + "\n\n" + block
 
 

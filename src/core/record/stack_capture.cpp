@@ -92,7 +92,8 @@ void StackCapture::pushScratchFrames(std::string& definitions) {
 
 void StackCapture::resolveNode(Entry& entry, std::string& definitions) {
     CalleeNodes* nodes = entry.nodes;
-    if (nodes != nullptr && nodes->matches(entry.parent, entry.code)) {
+    const bool slotKnown = nodes != nullptr && nodes->matches(entry.parent, entry.code);
+    if (slotKnown) {
         entry.node = nodes->nodeAt(entry.offset);
         if (entry.node.value != 0) return;
     }
@@ -101,9 +102,10 @@ void StackCapture::resolveNode(Entry& entry, std::string& definitions) {
     DepthNodes& atDepth = m_depthNodes[depth];
     entry.node = atDepth.find(entry.parent, entry.code, entry.offset);
     if (entry.node.value != 0) return;
-    if (nodes == nullptr || !nodes->matches(entry.parent, entry.code))
+    if (!slotKnown) {
         nodes = entry.nodes = &calleeSlot(entry.parent, entry.code, definitions);
-    entry.node = nodes->nodeAt(entry.offset);
+        entry.node = nodes->nodeAt(entry.offset);
+    }
     if (entry.node.value == 0) {
         entry.node = internNode(entry.parent, nodes->codeId, entry.offset, definitions);
         nodes->remember(entry.offset, entry.node);
