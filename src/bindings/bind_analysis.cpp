@@ -6,7 +6,13 @@
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
 
+#include <nanobind/stl/optional.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <initializer_list>
 #include <stdexcept>
 #include <utility>
@@ -97,7 +103,7 @@ nb::dict statsDict(const CaptureAnalysis& capture) {
     }
     nb::object duration =
         stats.durationSeconds > 0 ? nb::object(nb::float_(stats.durationSeconds)) : nb::none();
-    return dictOf({{"events", nb::cast(capture.capture().events.size())},
+    return dictOf({{"events", nb::cast(stats.events)},
                    {"recorded_allocations", nb::cast(stats.recordedAllocations)},
                    {"recorded_frees", nb::cast(stats.recordedFrees)},
                    {"allocations", nb::cast(whole(stats.allocated.count))},
@@ -113,13 +119,8 @@ nb::dict statsDict(const CaptureAnalysis& capture) {
 }
 
 nb::list timelineList(const CaptureAnalysis& capture) {
-    std::vector<analysis::TimelinePoint> points;
-    {
-        nb::gil_scoped_release release;
-        points = capture.timeline();
-    }
     nb::list out;
-    for (const analysis::TimelinePoint& point : points)
+    for (const analysis::TimelinePoint& point : capture.timeline())
         out.append(dictOf({{"time_s", nb::cast(point.timeSeconds)},
                            {"rss_bytes", nb::cast(point.rssBytes)},
                            {"traced_bytes", nb::cast(whole(point.tracedBytes))}}));
@@ -149,9 +150,57 @@ nb::list threadList(const format::Capture& capture) {
     return out;
 }
 
-std::unique_ptr<CaptureAnalysis> readCapture(const std::string& path) {
+// A line on stderr for reads that take more than a second, when stderr is a terminal. Written
+// with write(2): the GIL is released while reading.
+class TerminalProgress final : public format::StreamProgress {
+public:
+    TerminalProgress() : m_start(Clock::now()), m_enabled(::isatty(2) == 1) {}
+    ~TerminalProgress() override {
+        if (m_shown) show("\r\033[K");
+    }
+
+    void advanced(std::uint64_t eventsRead, std::uint64_t eventsTotal) override {
+        if (!m_enabled) return;
+        double seconds = std::chrono::duration<double>(Clock::now() - m_start).count();
+        if (seconds < 1.0 || seconds - m_lastShown < 0.2) return;
+        m_lastShown = seconds;
+        char line[160];
+        int percent = eventsTotal ? static_cast<int>(100.0 * static_cast<double>(eventsRead) /
+                                                     static_cast<double>(eventsTotal))
+                                  : 0;
+        std::snprintf(line, sizeof line, "\rmemhound: read %.1fM of %.1fM events (%d%%), %.1fM events/s\033[K",
+                      static_cast<double>(eventsRead) / 1e6, static_cast<double>(eventsTotal) / 1e6, percent,
+                      static_cast<double>(eventsRead) / 1e6 / seconds);
+        show(line);
+        m_shown = true;
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    static void show(const char* text) {
+        std::size_t left = std::strlen(text);
+        while (left > 0) {
+            ssize_t written = ::write(2, text, left);
+            if (written <= 0) return;  // a closed or full stderr never stops the read
+            text += written;
+            left -= static_cast<std::size_t>(written);
+        }
+    }
+    Clock::time_point m_start;
+    bool m_enabled;
+    bool m_shown = false;
+    double m_lastShown = 0;
+};
+
+std::unique_ptr<CaptureAnalysis> readCapture(const std::string& path, std::optional<std::uint64_t> fromSeq,
+                                             std::optional<std::uint64_t> untilSeq,
+                                             std::optional<double> fromSeconds,
+                                             std::optional<double> untilSeconds, bool progress) {
+    analysis::Window window{fromSeq, untilSeq, fromSeconds, untilSeconds};
     nb::gil_scoped_release release;
-    return std::make_unique<CaptureAnalysis>(format::readCapture(path));
+    TerminalProgress terminal;
+    return std::make_unique<CaptureAnalysis>(format::openFileSource(path), window,
+                                             progress ? &terminal : nullptr);
 }
 
 analysis::SiteSummary siteSummary(const CaptureAnalysis& capture, const std::string& view,
@@ -209,7 +258,21 @@ void bindAnalysis(nb::module_& m) {
                 return at ? nb::object(nb::int_(*at)) : nb::none();
             },
             "The byte offset where the readable data ends, when the capture is not complete.")
-        .def_prop_ro("event_count", [](const CaptureAnalysis& c) { return c.capture().events.size(); })
+        .def_prop_ro(
+            "event_count", [](const CaptureAnalysis& c) { return c.eventCount(); },
+            "Events read: those in the window when one was given.")
+        .def_prop_ro(
+            "file_event_count", [](const CaptureAnalysis& c) { return c.fileEventCount(); },
+            "Events in the whole file.")
+        .def_prop_ro(
+            "window",
+            [](const CaptureAnalysis& c) -> nb::object {
+                const format::SeqWindow& window = c.window();
+                if (window.whole()) return nb::none();
+                nb::object until = window.until == ~std::uint64_t{0} ? nb::none() : nb::object(nb::int_(window.until));
+                return nb::make_tuple(window.from, until);
+            },
+            "(from_seq, until_seq) of the events read, None for the whole capture.")
         .def_prop_ro("threads", [](const CaptureAnalysis& c) { return threadList(c.capture()); })
         .def("sites", &sites, "view"_a, "by"_a = "line", "limit"_a = 0,
              "Allocation sites of a view ('peak', 'leaks' or 'temporary') grouped by 'line', 'function' or "
@@ -236,10 +299,13 @@ void bindAnalysis(nb::module_& m) {
             "stack_id"_a, "[{'file', 'function', 'line'}] innermost first.");
     // How many later allocations of its thread a temporary allocation may see before its free.
     m.attr("TEMPORARY_WITHIN") = analysis::kTemporaryWithin;
-    m.def(
-        "read_capture", &readCapture, "path"_a,
-        "Reads a capture file. Raises CaptureError (naming the byte offset) when it is corrupt or of a newer "
-        "format, CoreError when it cannot be read.");
+    m.def("read_capture", &readCapture, "path"_a, "from_seq"_a = nb::none(), "until_seq"_a = nb::none(),
+          "from_time"_a = nb::none(), "until_time"_a = nb::none(), "progress"_a = false,
+          "Reads a capture file as a stream, keeping the live set and per-stack figures, not the events. "
+          "from_/until_seq bound the events read by sequence number (from included), from_/until_time by "
+          "seconds since the start (on the RSS sample at or after each). progress shows a line on stderr "
+          "for reads over a second when it is a terminal. Raises CaptureError (naming the byte offset) "
+          "when it is corrupt or of a newer format, CoreError when it cannot be read.");
 }
 
 }  // namespace memhound::bindings

@@ -30,7 +30,13 @@ bool readOrReject(const std::string& bytes) {
     }
 }
 
-std::string batchBody(std::uint32_t seed) {
+// A batch body and the prefix its frame declares for it.
+struct Batch {
+    std::string body;
+    detail::BatchPrefix prefix;
+};
+
+Batch batchBody(std::uint32_t seed) {
     testing::SyntheticWorkload workload(seed);
     std::vector<RawEvent> events = workload.events(60);
     std::string defs;
@@ -41,15 +47,18 @@ std::string batchBody(std::uint32_t seed) {
     std::string body;
     detail::EventColumnEncoder columns;
     detail::encodeBatch(body, columns, ThreadId(0), events, defs);
-    return body;
+    return {body, {ThreadId(0), events.size(), events.front().seq, events.back().seq}};
 }
 
 // A capture with one batch frame holding `body` and a trailer, all checksums valid.
-std::string sealedCapture(const std::string& body) {
+std::string sealedCapture(const std::string& body, const detail::BatchPrefix& prefix) {
+    std::string payload;
+    detail::encodeBatchPrefix(payload, prefix);
     std::string compressed(ZSTD_compressBound(body.size()), '\0');
     compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), body.data(), body.size(), 1));
+    payload += compressed;
     std::string file = detail::encodeFileHeader(testing::sampleHeader());
-    detail::appendFrame(file, detail::FrameType::Batch, compressed);
+    detail::appendFrame(file, detail::FrameType::Batch, payload);
     std::string trailer;
     detail::encodeTrailer(trailer, {1, 2});
     detail::appendFrame(file, detail::FrameType::Trailer, trailer);
@@ -90,7 +99,8 @@ TEST(FormatFuzzTest, RandomBytesAreRejected) {
 
 TEST(FormatFuzzTest, MutatedFilesNeverCrashTheReader) {
     std::mt19937 random(2);
-    std::string original = sealedCapture(batchBody(3));
+    Batch batch = batchBody(3);
+    std::string original = sealedCapture(batch.body, batch.prefix);
     ASSERT_TRUE(readOrReject(original));
     for (int round = 0; round < kRounds; ++round) {
         std::string bytes = original;
@@ -108,13 +118,13 @@ TEST(FormatFuzzTest, MutatedFilesNeverCrashTheReader) {
 
 TEST(FormatFuzzTest, MutatedBatchBodiesBehindValidChecksumsNeverCrashTheReader) {
     std::mt19937 random(4);
-    std::string body = batchBody(5);
-    ASSERT_TRUE(readOrReject(sealedCapture(body)));
+    Batch batch = batchBody(5);
+    ASSERT_TRUE(readOrReject(sealedCapture(batch.body, batch.prefix)));
     int rejected = 0;
     for (int round = 0; round < kRounds; ++round) {
-        std::string mutated = body;
+        std::string mutated = batch.body;
         mutate(mutated, random);
-        rejected += !readOrReject(sealedCapture(mutated));
+        rejected += !readOrReject(sealedCapture(mutated, batch.prefix));
     }
     EXPECT_GT(rejected, kRounds / 2);  // the decoders do notice most damage
 }

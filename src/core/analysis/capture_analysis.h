@@ -1,7 +1,12 @@
 #pragma once
 // One capture, read and ready to answer questions: what the bindings hold per Python Capture.
-// Read-only after construction, so several threads may query it at once.
+// A capture file is streamed: one pass at construction gathers every report's figures (the
+// memory it keeps is the live set at the end and a few figures per stack); site growth, asked
+// later with its checkpoints, streams the file again. Read-only after construction, so several
+// threads may query it at once.
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -10,30 +15,58 @@
 #include "core/analysis/replay.h"
 #include "core/analysis/sites.h"
 #include "core/analysis/stats.h"
+#include "core/analysis/summary_pass.h"
 #include "core/analysis/symbols.h"
+#include "core/format/byte_source.h"
+#include "core/format/capture_index.h"
+#include "core/format/event_stream.h"
 #include "core/format/reader.h"
 
 namespace memhound::analysis {
 
+// Which events a report covers: sequence numbers, or seconds since the capture started (known
+// to the RSS sampling interval: a bound in time falls on the first sample at or after it).
+struct Window {
+    std::optional<std::uint64_t> fromSeq, untilSeq;
+    std::optional<double> fromSeconds, untilSeconds;
+};
+
 class CaptureAnalysis {
 public:
+    // A capture already in memory with its events (tests).
     explicit CaptureAnalysis(format::Capture capture);
+    // Streams `source`; throws common::FormatError on corrupt input.
+    CaptureAnalysis(std::unique_ptr<format::ByteSource> source, const Window& window,
+                    format::StreamProgress* progress = nullptr);
     CaptureAnalysis(const CaptureAnalysis&) = delete;  // m_symbols points into m_capture
     CaptureAnalysis& operator=(const CaptureAnalysis&) = delete;
 
+    // Header, definitions, samples and completeness; `events` is empty for a streamed capture.
     const format::Capture& capture() const { return m_capture; }
+    std::uint64_t eventCount() const { return m_summary.events; }  // within the window
+    std::uint64_t fileEventCount() const { return m_fileEvents; }  // in the whole file
+    const format::SeqWindow& window() const { return m_window; }
 
     SiteSummary sites(View view, GroupBy by, std::size_t limit) const;
     Stats stats() const;
-    std::vector<TimelinePoint> timeline() const;
-    double liveBytes() const;
+    const std::vector<TimelinePoint>& timeline() const { return m_summary.timeline; }
+    double liveBytes() const { return m_summary.liveBytesAtEnd; }
     std::vector<LiveAllocation> liveAllocations() const;  // by seq, with canonical stack ids
     std::vector<SiteGrowth> growth(std::span<const std::uint64_t> checkpoints) const;
     std::vector<Frame> stackFrames(common::StackId stack) const { return m_symbols.frames(stack); }
 
 private:
+    void play(const format::SeqWindow& window, format::EventSink& sink, format::StreamProgress* progress,
+              format::Definitions* definitions) const;
+    void summarise(format::StreamProgress* progress);
+
+    std::unique_ptr<format::ByteSource> m_source;  // null for a capture in memory
+    format::CaptureIndex m_index;
+    format::SeqWindow m_window;
+    std::uint64_t m_fileEvents = 0;
     format::Capture m_capture;
     Weigher m_weigher;
+    CaptureSummary m_summary;
     Symbols m_symbols;
 };
 

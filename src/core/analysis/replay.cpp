@@ -29,7 +29,7 @@ const LiveAllocation* LiveSet::apply(const format::Event& event) {
             m_released = *slot;
             m_liveBytes -= m_weigher.bytes(slot->size);
         }
-        std::uint64_t& ordinal = *m_threadAllocations.findOrInsert(event.thread.value);
+        std::uint64_t& ordinal = allocationsOf(event.thread);
         *slot = {event.address, event.size, event.seq, event.stack, event.thread, ordinal++};
         m_liveBytes += m_weigher.bytes(event.size);
         return replaces ? &m_released : nullptr;
@@ -42,8 +42,18 @@ const LiveAllocation* LiveSet::apply(const format::Event& event) {
     return &m_released;
 }
 
+std::uint64_t& LiveSet::allocationsOf(common::ThreadId thread) {
+    if (m_lastThreadAllocations == nullptr || thread.value != m_lastThread) {  // the only insertion, so the cached pointer stays valid
+        m_lastThreadAllocations = m_threadAllocations.findOrInsert(thread.value);
+        m_lastThread = thread.value;
+    }
+    return *m_lastThreadAllocations;
+}
+
 std::uint64_t LiveSet::allocationsSince(const LiveAllocation& allocation) const {
-    const std::uint64_t* made = m_threadAllocations.find(allocation.thread.value);
+    const std::uint64_t* made = m_lastThreadAllocations != nullptr && allocation.thread.value == m_lastThread
+                                    ? m_lastThreadAllocations
+                                    : m_threadAllocations.find(allocation.thread.value);
     return made ? *made - 1 - allocation.threadOrdinal : 0;
 }
 

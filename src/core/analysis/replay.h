@@ -54,7 +54,11 @@ public:
 private:
     const Weigher& m_weigher;
     format::FlatMap<LiveAllocation> m_live{1024};
+    std::uint64_t& allocationsOf(common::ThreadId thread);
+
     format::FlatMap<std::uint64_t> m_threadAllocations{16};  // thread id -> allocations so far
+    std::uint32_t m_lastThread = ~0u;                        // consecutive events mostly share a thread
+    std::uint64_t* m_lastThreadAllocations = nullptr;
     LiveAllocation m_released{};
     double m_liveBytes = 0;
 };

@@ -7,38 +7,6 @@
 namespace memhound::analysis {
 namespace {
 
-void add(StackTotals& totals, common::StackId stack, double bytes, double count) {
-    Amount* amount = totals.findOrInsert(stack.value);
-    amount->bytes += bytes;
-    amount->count += count;
-}
-
-StackTotals liveTotals(const LiveSet& live, const Weigher& weigher) {
-    StackTotals totals;
-    live.forEach([&](const LiveAllocation& allocation) {
-        add(totals, allocation.stack, weigher.bytes(allocation.size), weigher.count(allocation.size));
-    });
-    return totals;
-}
-
-StackTotals liveAfter(const format::Capture& capture, const Weigher& weigher, std::size_t eventCount) {
-    LiveSet live(weigher);
-    for (std::size_t i = 0; i < eventCount; ++i) live.apply(capture.events[i]);
-    return liveTotals(live, weigher);
-}
-
-StackTotals temporaryTotals(const format::Capture& capture, const Weigher& weigher) {
-    LiveSet live(weigher);
-    StackTotals totals;
-    for (const format::Event& event : capture.events) {
-        const LiveAllocation* released = live.apply(event);
-        if (event.kind == format::EventKind::Free && released != nullptr &&
-            live.allocationsSince(*released) <= kTemporaryWithin)
-            add(totals, released->stack, weigher.bytes(released->size), weigher.count(released->size));
-    }
-    return totals;
-}
-
 // Appends the bytes that identify a stack's group: equal keys, one row.
 void appendKey(std::string& key, const Location& location, bool withLine) {
     std::uint32_t fields[3] = {location.code.value, static_cast<std::uint32_t>(withLine ? location.line : 0),
@@ -61,28 +29,6 @@ double measure(const Amount& amount, SortBy sort) {
 }
 
 }  // namespace
-
-Peak findPeak(const format::Capture& capture, const Weigher& weigher) {
-    LiveSet live(weigher);
-    Peak peak;
-    for (std::size_t i = 0; i < capture.events.size(); ++i) {
-        live.apply(capture.events[i]);
-        if (live.liveBytes() > peak.bytes) peak = {i + 1, live.liveBytes()};
-    }
-    return peak;
-}
-
-StackTotals viewTotals(const format::Capture& capture, const Weigher& weigher, View view) {
-    switch (view) {
-        case View::Peak:
-            return liveAfter(capture, weigher, findPeak(capture, weigher).eventCount);
-        case View::Leaks:
-            return liveAfter(capture, weigher, capture.events.size());
-        case View::Temporary:
-            return temporaryTotals(capture, weigher);
-    }
-    return StackTotals();
-}
 
 SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupBy by, SortBy sort,
                        std::size_t limit) {

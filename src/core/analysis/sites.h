@@ -8,7 +8,6 @@
 #include "core/analysis/replay.h"
 #include "core/analysis/symbols.h"
 #include "core/format/flat_map.h"
-#include "core/format/reader.h"
 
 namespace memhound::analysis {
 
@@ -32,15 +31,6 @@ struct SiteRow {
     common::StackId stack;      // the group's heaviest stack, whose frames are shown
     std::vector<Frame> frames;  // innermost first; empty for allocations made with no Python frame
 };
-
-// The event index at which traced live bytes were largest (the events before it are applied).
-struct Peak {
-    std::size_t eventCount = 0;
-    double bytes = 0;
-};
-Peak findPeak(const format::Capture& capture, const Weigher& weigher);
-
-StackTotals viewTotals(const format::Capture& capture, const Weigher& weigher, View view);
 
 // The top rows of a view and the totals over all of its rows (for shares).
 struct SiteSummary {

@@ -4,9 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/analysis/replay.h"
 #include "core/analysis/sites.h"
-#include "core/analysis/symbols.h"
 #include "core/format/reader.h"
 
 namespace memhound::analysis {
@@ -19,6 +17,7 @@ struct SizeBucket {
 };
 
 struct Stats {
+    std::uint64_t events = 0;
     std::uint64_t recordedAllocations = 0;
     std::uint64_t recordedFrees = 0;
     Amount allocated;  // every allocation, weighted in sampled mode
@@ -33,14 +32,14 @@ struct Stats {
 
 inline constexpr std::size_t kTopSites = 10;
 
-Stats computeStats(const format::Capture& capture, const Weigher& weigher, const Symbols& symbols);
-
 struct TimelinePoint {
     double timeSeconds = 0;  // since the capture started
     std::uint64_t rssBytes = 0;
     double tracedBytes = 0;  // live traced bytes when the sample was taken
 };
 
-std::vector<TimelinePoint> computeTimeline(const format::Capture& capture, const Weigher& weigher);
+// Seconds from the start to the trailer, or to the last sample of a capture cut short.
+double captureDuration(const format::Header& header, const std::optional<format::Trailer>& trailer,
+                       const std::vector<format::Sample>& samples);
 
 }  // namespace memhound::analysis

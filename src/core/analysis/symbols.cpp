@@ -5,7 +5,7 @@
 namespace memhound::analysis {
 
 Symbols::Symbols(const format::Capture& capture)
-    : m_capture(capture),
+    : m_capture(&capture),
       m_stackIndex(capture.stacks.size()),
       m_codeIndex(capture.codes.size()),
       m_canonical(capture.codes.size()),
@@ -20,9 +20,9 @@ Symbols::Symbols(const format::Capture& capture)
 // records with the same content share the canonical id, so that they group as one function.
 void Symbols::indexCodes() {
     std::unordered_map<std::string, common::CodeId> byContent;
-    m_lines.reserve(m_capture.codes.size());
-    for (std::size_t i = 0; i < m_capture.codes.size(); ++i) {  // sorted by id: the first is the smallest
-        const format::CodeRecord& record = m_capture.codes[i];
+    m_lines.reserve(m_capture->codes.size());
+    for (std::size_t i = 0; i < m_capture->codes.size(); ++i) {  // sorted by id: the first is the smallest
+        const format::CodeRecord& record = m_capture->codes[i];
         *m_codeIndex.findOrInsert(record.id.value) = static_cast<std::uint32_t>(i);
         m_lines.emplace_back(record.lineTable, record.firstLine);
         std::string content = record.filename + '\0' + record.name + '\0' + std::to_string(record.firstLine) +
@@ -38,7 +38,7 @@ void Symbols::indexCodes() {
 // parent is not (a broken capture) stays its own.
 void Symbols::indexStacks() {
     std::unordered_map<std::string, std::uint32_t> byKey;
-    for (const format::StackNodeRecord& record : m_capture.stacks) {  // sorted by id
+    for (const format::StackNodeRecord& record : m_capture->stacks) {  // sorted by id
         std::uint32_t id = record.id.value;
         const std::uint32_t* parent = m_canonicalStack.find(record.parent.value);
         Location at = locate(record);
@@ -59,12 +59,12 @@ common::StackId Symbols::canonicalStack(common::StackId stack) const {
 
 const format::StackNodeRecord* Symbols::node(common::StackId stack) const {
     const std::uint32_t* index = m_stackIndex.find(stack.value);
-    return index ? &m_capture.stacks[*index] : nullptr;
+    return index ? &m_capture->stacks[*index] : nullptr;
 }
 
 const format::CodeRecord* Symbols::code(common::CodeId id) const {
     const std::uint32_t* index = m_codeIndex.find(id.value);
-    return index ? &m_capture.codes[*index] : nullptr;
+    return index ? &m_capture->codes[*index] : nullptr;
 }
 
 Location Symbols::locate(const format::StackNodeRecord& frame) const {
@@ -77,7 +77,7 @@ Location Symbols::locate(const format::StackNodeRecord& frame) const {
 std::vector<Location> Symbols::locations(common::StackId stack) const {
     std::vector<Location> out;
     // A parent chain longer than the number of nodes has a cycle (a broken capture): stop there.
-    for (std::size_t depth = 0; stack.value != 0 && depth <= m_capture.stacks.size(); ++depth) {
+    for (std::size_t depth = 0; stack.value != 0 && depth <= m_capture->stacks.size(); ++depth) {
         const format::StackNodeRecord* frame = node(stack);
         if (frame == nullptr) {
             out.push_back({});

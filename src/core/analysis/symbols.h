@@ -47,7 +47,7 @@ private:
     void indexCodes();
     void indexStacks();
 
-    const format::Capture& m_capture;
+    const format::Capture* m_capture;  // a pointer, so that a CaptureAnalysis can rebuild its Symbols
     format::FlatMap<std::uint32_t> m_stackIndex;  // stack id -> index in m_capture.stacks
     format::FlatMap<std::uint32_t> m_codeIndex;   // code id -> index in m_capture.codes
     format::FlatMap<std::uint32_t> m_canonical;   // code id -> smallest id with the same content

@@ -39,6 +39,7 @@ public:
         return static_cast<std::int32_t>(value);
     }
     bool atEnd() const { return m_cursor.atEnd(); }
+    std::size_t remaining() const { return m_cursor.remaining(); }
     std::size_t offset() const { return m_offset; }  // the frame's, for errors
     void expectEnd() const {
         if (!m_cursor.atEnd()) fail("unexpected bytes after the last field");

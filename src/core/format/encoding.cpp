@@ -1,4 +1,4 @@
-// Capture file format, version 1 (kFormatVersion in records.h: bump it on every change here).
+// Capture file format, version 2 (kFormatVersion in records.h: bump it on every change here).
 //
 // Fixed-width integers are little-endian. varint = unsigned LEB128, svarint = zigzag varint,
 // string = varint byte length then the bytes. checksum32 is common/hash.h's.
@@ -12,7 +12,10 @@
 //   u8 type | u32 payload size | u32 checksum32(payload) | u32 checksum32(the 9 bytes before) | payload
 //   The checksum of the frame header tells a corrupt size field (an error) from a frame cut off
 //   by the end of the file (the writer was killed: the reader keeps every frame before it).
-//   type 1 Batch:   one zstd frame (declaring its content size) holding a batch body, below
+//   type 1 Batch:   varint thread id, varint event count, varint smallest seq (0 if no events),
+//                   varint (largest seq - smallest seq), then one zstd frame (declaring its
+//                   content size) holding a batch body, below. Version 1 had the zstd frame only;
+//                   the prefix lets a reader order batches by seq without decompressing them.
 //   type 2 Sample:  svarint timeNs, varint seq, varint rssBytes
 //   type 3 Trailer: varint lastSeq, svarint endTimeNs; only on a clean stop, always the last frame
 //
@@ -137,11 +140,11 @@ void encodeTrailer(std::string& out, const Trailer& trailer) {
 
 namespace {
 
-void decodeDefinition(Decoder& in, Capture& capture) {
+void decodeDefinition(Decoder& in, DefinitionLog& log) {
     auto tag = static_cast<DefinitionTag>(in.byte());
     switch (tag) {
         case DefinitionTag::Code: {
-            CodeRecord& code = capture.codes.emplace_back();
+            CodeRecord& code = log.codes.emplace_back(CodeRecord{}, in.offset()).record;
             code.id = common::CodeId(in.id("code"));
             code.filename = in.string();
             code.name = in.string();
@@ -150,7 +153,7 @@ void decodeDefinition(Decoder& in, Capture& capture) {
             return;
         }
         case DefinitionTag::StackNode: {
-            StackNodeRecord& node = capture.stacks.emplace_back();
+            StackNodeRecord& node = log.stacks.emplace_back(StackNodeRecord{}, in.offset()).record;
             node.id = common::StackId(in.id("stack"));
             node.parent = common::StackId(in.id("stack"));
             node.code = common::CodeId(in.id("code"));
@@ -159,7 +162,7 @@ void decodeDefinition(Decoder& in, Capture& capture) {
             return;
         }
         case DefinitionTag::Thread: {
-            ThreadRecord& thread = capture.threads.emplace_back();
+            ThreadRecord& thread = log.threads.emplace_back(ThreadRecord{}, in.offset()).record;
             thread.id = common::ThreadId(in.id("thread"));
             thread.nativeId = in.varint();
             thread.name = in.string();
@@ -169,18 +172,62 @@ void decodeDefinition(Decoder& in, Capture& capture) {
     in.fail("unknown definition tag " + std::to_string(static_cast<int>(tag)));
 }
 
-void decodeDefinitions(std::string_view bytes, std::size_t frameOffset, Capture& capture) {
+void decodeDefinitions(std::string_view bytes, std::size_t frameOffset, DefinitionLog& log) {
     Decoder in(bytes, frameOffset, "definitions");
-    while (!in.atEnd()) decodeDefinition(in, capture);
+    while (!in.atEnd()) decodeDefinition(in, log);
+}
+
+void noteStackUses(std::span<const Event> events, std::size_t frameOffset, DefinitionLog& log) {
+    common::StackId last(0);
+    for (const Event& event : events) {
+        if (event.stack == last) continue;
+        log.noteStackUse(event.stack, frameOffset);
+        last = event.stack;
+    }
 }
 
 }  // namespace
 
-void decodeBatch(std::string_view payload, std::size_t frameOffset, Capture& capture) {
+void encodeBatchPrefix(std::string& out, const BatchPrefix& prefix) {
+    common::appendVarint(out, prefix.thread.value);
+    common::appendVarint(out, prefix.count);
+    common::appendVarint(out, prefix.minSeq);
+    common::appendVarint(out, prefix.maxSeq - prefix.minSeq);
+}
+
+BatchPrefix decodeBatchPrefix(std::string_view payload, std::size_t frameOffset) {
     Decoder in(payload, frameOffset, "batch");
+    BatchPrefix prefix;
+    prefix.thread = common::ThreadId(in.id("thread"));
+    prefix.count = in.varint();
+    prefix.minSeq = in.varint();
+    std::uint64_t span = in.varint();
+    if (span > ~std::uint64_t{0} - prefix.minSeq) in.fail("sequence range out of bounds");
+    prefix.maxSeq = prefix.minSeq + span;
+    prefix.size = payload.size() - in.remaining();
+    return prefix;
+}
+
+common::ThreadId decodeBatchBody(std::string_view body, std::size_t frameOffset, DefinitionLog& log,
+                                 std::vector<Event>* events) {
+    Decoder in(body, frameOffset, "batch");
     common::ThreadId thread(in.id("thread"));
-    decodeDefinitions(in.string(), frameOffset, capture);
-    decodeEventColumns(in, thread, capture.events);
+    decodeDefinitions(in.string(), frameOffset, log);
+    if (events == nullptr) return thread;
+    std::size_t first = events->size();
+    decodeEventColumns(in, thread, *events);
+    noteStackUses(std::span(*events).subspan(first), frameOffset, log);
+    return thread;
+}
+
+std::size_t definitionsEnd(std::string_view start, std::size_t frameOffset) {
+    common::ByteCursor cursor(start);
+    cursor.varint();
+    std::uint64_t size = cursor.varint();
+    if (!cursor.ok()) return 0;
+    std::size_t end = start.size() - cursor.remaining();
+    if (size > kMaxBatchRawSize) throw common::FormatError("corrupt batch: definitions too large", frameOffset);
+    return end + static_cast<std::size_t>(size);
 }
 
 Sample decodeSample(std::string_view payload, std::size_t frameOffset) {

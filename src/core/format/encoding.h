@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/format/definitions.h"
 #include "core/format/event_columns.h"
 #include "core/format/reader.h"
 #include "core/format/records.h"
@@ -43,15 +44,33 @@ void appendFrame(std::string& out, FrameType type, std::string_view payload);
 // Returns false when the 13 bytes are not a valid frame header (corruption).
 bool parseFrameHeader(std::string_view bytes, FrameHeader& header);
 
-// Uncompressed payload of a batch frame: thread, definitions, then the events column-wise.
+// What a version-2 batch frame says before its zstd frame, so that a reader orders the batches
+// by sequence number without decompressing them.
+struct BatchPrefix {
+    common::ThreadId thread;
+    std::uint64_t count = 0;
+    std::uint64_t minSeq = 0;  // 0 when the batch has no events
+    std::uint64_t maxSeq = 0;
+    std::size_t size = 0;  // bytes of the prefix itself (decoding only)
+};
+inline constexpr std::size_t kMaxBatchPrefixSize = 40;  // four varints
+void encodeBatchPrefix(std::string& out, const BatchPrefix& prefix);
+BatchPrefix decodeBatchPrefix(std::string_view payload, std::size_t frameOffset);
+
+// Uncompressed body of a batch frame: thread, definitions, then the events column-wise.
 void encodeBatch(std::string& out, EventColumnEncoder& columns, common::ThreadId thread,
                  std::span<const RawEvent> events, std::string_view definitions);
 void encodeSample(std::string& out, const Sample& sample);
 void encodeTrailer(std::string& out, const Trailer& trailer);
 
-// Decoders append to `capture`; malformed input throws FormatError naming `frameOffset`.
-// References between ids are checked by the reader once the whole file is read.
-void decodeBatch(std::string_view payload, std::size_t frameOffset, Capture& capture);
+// Decoders throw FormatError naming `frameOffset` on malformed input. A batch body's definitions
+// go to `log` (references are checked once the whole file is read), its events, when `events`
+// is not null, are appended there and their stacks noted in the log. Returns the thread.
+common::ThreadId decodeBatchBody(std::string_view body, std::size_t frameOffset, DefinitionLog& log,
+                                 std::vector<Event>* events);
+// How many bytes of a batch body hold its thread and definitions, from its first bytes; 0 when
+// `start` is too short to tell.
+std::size_t definitionsEnd(std::string_view start, std::size_t frameOffset);
 Sample decodeSample(std::string_view payload, std::size_t frameOffset);
 Trailer decodeTrailer(std::string_view payload, std::size_t frameOffset);
 

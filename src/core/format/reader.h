@@ -1,5 +1,6 @@
 #pragma once
-// Reading a capture file back. Corrupt input throws common::FormatError naming the byte offset;
+// Reading a whole capture into memory: for tests, fuzzing and small captures. Reports stream
+// instead (event_stream.h). Corrupt input throws common::FormatError naming the byte offset;
 // a partial last frame (the process was killed while writing) is not an error: the capture is
 // readable up to its last complete frame and says so (complete = false, truncatedAt).
 #include <cstddef>
@@ -30,7 +31,7 @@ struct Capture {
     std::vector<StackNodeRecord> stacks;  // sorted by id, unique
     std::vector<ThreadRecord> threads;    // sorted by id, one per id (its last name); events may
                                           // come from a thread without a record (no name known)
-    std::vector<Event> events;            // sorted by seq
+    std::vector<Event> events;            // sorted by seq (empty when the capture is streamed)
     std::vector<Sample> samples;          // in file order
     std::optional<Trailer> trailer;
     bool complete = false;                   // ends with a trailer frame

@@ -10,7 +10,7 @@
 namespace memhound::format {
 
 // Bumped on every change of the byte layout; the reader rejects files with a newer version.
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;
 
 enum class Mode : std::uint8_t { Full = 0, Sampled = 1 };
 
@@ -71,6 +71,14 @@ struct Sample {
 struct Trailer {
     std::uint64_t lastSeq = 0;
     std::int64_t endTimeNs = 0;
+};
+
+// Every definition of a capture, checked: what resolving stack ids needs.
+struct Definitions {
+    std::vector<CodeRecord> codes;        // sorted by id, unique
+    std::vector<StackNodeRecord> stacks;  // sorted by id, unique
+    std::vector<ThreadRecord> threads;    // sorted by id, one per id (its last name); events may
+                                          // come from a thread without a record (no name known)
 };
 
 // Encoders for the rare definition records; the recorder appends them into a per-thread side

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 
@@ -15,6 +16,19 @@ namespace {
 // Level 1: the writer thread shares the machine with the traced program, and level 3 costs it
 // about a quarter more time per event for 4-6% smaller captures (both well under 2 bytes/event).
 constexpr int kCompressionLevel = 1;
+
+detail::BatchPrefix batchPrefix(common::ThreadId thread, std::span<const RawEvent> events) {
+    detail::BatchPrefix prefix;
+    prefix.thread = thread;
+    prefix.count = events.size();
+    if (events.empty()) return prefix;
+    prefix.minSeq = prefix.maxSeq = events.front().seq;
+    for (const RawEvent& event : events) {
+        prefix.minSeq = std::min(prefix.minSeq, event.seq);
+        prefix.maxSeq = std::max(prefix.maxSeq, event.seq);
+    }
+    return prefix;
+}
 
 }  // namespace
 
@@ -47,9 +61,12 @@ void CaptureWriter::writeBatch(common::ThreadId thread, std::span<const RawEvent
         std::size_t size =
             ZSTD_compress2(m_zstd, m_compressed.data(), m_compressed.size(), m_body.data(), m_body.size());
         if (ZSTD_isError(size)) return fail(std::string("zstd: ") + ZSTD_getErrorName(size));
-        if (size > detail::kMaxFramePayload) return fail("batch too large for one frame");
+        m_payload.clear();
+        detail::encodeBatchPrefix(m_payload, batchPrefix(thread, events));
+        m_payload.append(m_compressed.data(), size);
+        if (m_payload.size() > detail::kMaxFramePayload) return fail("batch too large for one frame");
         m_frame.clear();
-        detail::appendFrame(m_frame, detail::FrameType::Batch, std::string_view(m_compressed.data(), size));
+        detail::appendFrame(m_frame, detail::FrameType::Batch, m_payload);
         writeAll(m_frame);
     } catch (const std::exception& e) {
         fail(e.what());

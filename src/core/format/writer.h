@@ -41,6 +41,7 @@ private:
     detail::EventColumnEncoder m_columns;
     std::string m_body;        // reused: uncompressed batch body
     std::string m_compressed;  // reused: zstd output
+    std::string m_payload;     // reused: batch prefix + zstd output
     std::string m_frame;       // reused: frame header + payload
     bool m_failed = false;
     std::string m_error;
