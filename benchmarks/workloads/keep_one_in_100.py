@@ -14,7 +14,7 @@ KEEP_EVERY = 100
 
 
 class Record:
-    __slots__ = ("key", "value", "tags")
+    __slots__ = ("key", "tags", "value")
 
     def __init__(self, key: int, value: str, tags: tuple[str, ...]) -> None:
         self.key = key

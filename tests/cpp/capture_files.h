@@ -162,7 +162,7 @@ private:
         int p = lifetime(m_random);
         std::uint64_t freeAt = m_seq + (p < 85 ? 1 + p % 8 : p < 98 ? 50 + p * 20 : ~std::uint64_t{0});
         m_live.push({address, size, freeAt});
-        while (m_live.top().freeAt <= m_seq) {
+        while (!m_live.empty() && m_live.top().freeAt <= m_seq) {  // a release advances m_seq too
             release(m_live.top(), out);
             m_live.pop();
         }

@@ -9,15 +9,9 @@ Weigher::Weigher(const format::Header& header) {
         m_meanInterval = static_cast<double>(header.sampleBytes);
 }
 
-double Weigher::bytes(std::uint64_t size) const {
+double Weigher::sampledBytes(std::uint64_t size) const {
     auto s = static_cast<double>(size);
-    if (m_meanInterval == 0 || size == 0) return s;
     return s / -std::expm1(-s / m_meanInterval);  // expm1 keeps precision when s << N
-}
-
-double Weigher::count(std::uint64_t size) const {
-    if (m_meanInterval == 0 || size == 0) return 1;
-    return bytes(size) / static_cast<double>(size);
 }
 
 const LiveAllocation* LiveSet::apply(const format::Event& event) {

@@ -15,10 +15,15 @@ namespace memhound::analysis {
 class Weigher {
 public:
     explicit Weigher(const format::Header& header);
-    double bytes(std::uint64_t size) const;
-    double count(std::uint64_t size) const;
+    double bytes(std::uint64_t size) const {  // inline: the full-mode case is one test per event
+        return m_meanInterval == 0 || size == 0 ? static_cast<double>(size) : sampledBytes(size);
+    }
+    double count(std::uint64_t size) const {
+        return m_meanInterval == 0 || size == 0 ? 1.0 : sampledBytes(size) / static_cast<double>(size);
+    }
 
 private:
+    double sampledBytes(std::uint64_t size) const;
     double m_meanInterval = 0;  // 0 = full mode
 };
 

@@ -363,6 +363,7 @@ void decodeEventColumns(Decoder& in, common::ThreadId thread, std::vector<Event>
     ColumnDecoder columns(in, in.offset());
     if (columns.count() != count) in.fail("event count does not match the flags column");
     in.expectEnd();
+    events.reserve(events.size() + columns.count());
     for (std::size_t i = 0; i < columns.count(); ++i) events.push_back(columns.next(i, thread));
     columns.expectEnd();
 }
