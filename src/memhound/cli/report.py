@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from memhound._capture import read_capture, truncation_warning
+from memhound._capture import add_window_arguments, read_capture, truncation_warning, window_of
 from memhound._core import TEMPORARY_WITHIN
 from memhound.report import capture_info, dumps, render_sites, sites_document, trim_rows
 
@@ -49,12 +49,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="show the top N sites (default 10; 0 shows all)",
     )
+    add_window_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=run, view="peak")
 
 
 def run(args: argparse.Namespace) -> int:
-    capture = read_capture(args.file)
+    capture = read_capture(args.file, window_of(args), progress=True)
     warning = truncation_warning(capture, args.file)
     if warning:
         print(f"memhound: warning: {warning}", file=sys.stderr)

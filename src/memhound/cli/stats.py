@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from memhound._capture import read_capture, truncation_warning
+from memhound._capture import add_window_arguments, read_capture, truncation_warning, window_of
 from memhound.report import capture_info, dumps, render_stats, stats_document, trim_rows
 
 DESCRIPTION = """\
@@ -22,12 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="a capture file (.bin)")
+    add_window_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    capture = read_capture(args.file)
+    capture = read_capture(args.file, window_of(args), progress=True)
     warning = truncation_warning(capture, args.file)
     if warning:
         print(f"memhound: warning: {warning}", file=sys.stderr)

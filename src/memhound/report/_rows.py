@@ -36,7 +36,9 @@ class CaptureInfo(TypedDict):
     header: dict[str, Any]  # Capture.header
     complete: bool
     truncated_at: int | None
-    event_count: int
+    event_count: int  # events read (in the window when there is one)
+    file_event_count: int
+    window: list[int | None] | None  # [from_seq, until_seq] read, None for the whole capture
 
 
 def capture_info(capture: Any, path: str) -> CaptureInfo:
@@ -47,4 +49,6 @@ def capture_info(capture: Any, path: str) -> CaptureInfo:
         complete=bool(capture.complete),
         truncated_at=capture.truncated_at,
         event_count=int(capture.event_count),
+        file_event_count=int(capture.file_event_count),
+        window=list(capture.window) if capture.window is not None else None,
     )

@@ -73,12 +73,32 @@ def _sites_title(view: str, by: str, summary: SiteSummary) -> str:
 
 def _capture_line(info: CaptureInfo) -> str:
     header = info["header"]
-    state = "complete" if info["complete"] else f"truncated at byte {info['truncated_at']}"
     program = f" of `{_command_line(header)}`" if header.get("argv") else ""
     mode = f"{header.get('mode')} mode"
     if header.get("mode") == "sampled":
         mode += ", estimated from samples"
-    return f"Capture {info['path']}{program} (pid {header.get('pid')}, {mode}, {state})"
+    line = f"Capture {info['path']}{program} (pid {header.get('pid')}, {mode}, {_state(info)})"
+    window = _window_text(info)
+    return line + (f"\n{window}" if window else "")
+
+
+def _state(info: CaptureInfo) -> str:
+    if info["complete"]:
+        return "complete"
+    return f"truncated at byte {info['truncated_at']}"
+
+
+def _window_text(info: CaptureInfo) -> str:
+    """Which part of the run a windowed report covers, or ''."""
+    window = info.get("window")
+    if not window:
+        return ""
+    start, end = window
+    upto = f"before event {end:,}" if end is not None else "to the end"
+    return (
+        f"Window: events from {start:,} {upto} "
+        f"({format_count(info['event_count'])} of {format_count(info['file_event_count'])} events)"
+    )
 
 
 def _command_line(header: dict[str, Any]) -> str:
@@ -134,9 +154,8 @@ def _summary_lines(stats: dict[str, Any], info: CaptureInfo) -> list[str]:
     mode = header.get("mode", "full")
     if mode == "sampled":
         mode += f" (one sample per {format_bytes(header.get('sample_bytes', 0))} on average; figures are estimates)"
-    state = "complete" if info["complete"] else f"truncated at byte {info['truncated_at']}"
     fields = [
-        ("capture", f"{info['path']} ({state}, format version {header.get('version')})"),
+        ("capture", f"{info['path']} ({_state(info)}, format version {header.get('version')})"),
         (
             "program",
             f"{_command_line(header)} (pid {header.get('pid')}, Python {header.get('python_version')})",
@@ -162,6 +181,8 @@ def _summary_lines(stats: dict[str, Any], info: CaptureInfo) -> list[str]:
         ),
         ("threads", str(stats["threads"])),
     ]
+    if info.get("window"):
+        fields.insert(5, ("window", _window_text(info).removeprefix("Window: ")))
     width = max(len(name) for name, _ in fields)
     return [f"{name.ljust(width)}  {value}" for name, value in fields]
 
