@@ -28,11 +28,8 @@ const LiveAllocation* LiveSet::apply(const format::Event& event) {
         m_liveBytes += m_weigher.bytes(event.size);
         return replaces ? &m_released : nullptr;
     }
-    LiveAllocation* live = m_live.find(event.address);
-    if (live == nullptr) return nullptr;
-    m_released = *live;
+    if (!m_live.take(event.address, m_released)) return nullptr;
     m_liveBytes -= m_weigher.bytes(m_released.size);
-    m_live.erase(event.address);
     return &m_released;
 }
 

@@ -48,6 +48,8 @@ public:
     // How many allocations the thread of `allocation` has made after it.
     std::uint64_t allocationsSince(const LiveAllocation& allocation) const;
 
+    void prefetch(std::uint64_t address) const { m_live.prefetch(address); }
+
     double liveBytes() const { return m_liveBytes; }
     std::size_t size() const { return m_live.size(); }
 

@@ -32,7 +32,11 @@ SummaryPass::SummaryPass(const Weigher& weigher, std::span<const format::Sample>
 
 void SummaryPass::consume(std::span<const format::Event> run) {
     m_summary.events += run.size();
-    for (const format::Event& event : run) apply(event);
+    constexpr std::size_t kAhead = 16;  // events: enough to cover a miss to memory
+    for (std::size_t i = 0; i < run.size(); ++i) {
+        if (i + kAhead < run.size()) m_live.prefetch(run[i + kAhead].address);
+        apply(run[i]);
+    }
 }
 
 SummaryPass::StackTally& SummaryPass::tally(common::StackId stack) { return *m_stacks.findOrInsert(stack.value); }

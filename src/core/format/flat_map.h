@@ -44,19 +44,17 @@ public:
         if (key == kEmptyKey) return false;
         std::size_t hole = slotOf(key);
         if (m_slots[hole].first != key) return false;
-        std::size_t mask = m_slots.size() - 1;
-        for (std::size_t next = (hole + 1) & mask; m_slots[next].first != kEmptyKey;
-             next = (next + 1) & mask) {
-            std::size_t home = homeOf(m_slots[next].first);
-            // Move the entry back into the hole unless its home lies cyclically in (hole, next].
-            bool homeAfterHole = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
-            if (!homeAfterHole) {
-                m_slots[hole] = std::move(m_slots[next]);
-                hole = next;
-            }
-        }
-        m_slots[hole].first = kEmptyKey;
-        --m_size;
+        eraseAt(hole);
+        return true;
+    }
+
+    // Moves key's value to `out` and removes it, in one lookup; returns whether it was there.
+    bool take(std::uint64_t key, Value& out) {
+        if (key == kEmptyKey) return false;
+        std::size_t at = slotOf(key);
+        if (m_slots[at].first != key) return false;
+        out = std::move(m_slots[at].second);
+        eraseAt(at);
         return true;
     }
 
@@ -73,7 +71,28 @@ public:
             if (slot.first != kEmptyKey) visit(slot.first, slot.second);
     }
 
+    // Asks the CPU to fetch key's home slot: a replay looks a few events ahead, so that the
+    // lookups of a large map overlap their cache misses instead of waiting for each in turn.
+    void prefetch(std::uint64_t key) const { __builtin_prefetch(m_slots.data() + homeOf(key)); }
+
 private:
+    // Empties the slot `hole`, moving later entries of its probe run back (no tombstones).
+    void eraseAt(std::size_t hole) {
+        std::size_t mask = m_slots.size() - 1;
+        for (std::size_t next = (hole + 1) & mask; m_slots[next].first != kEmptyKey;
+             next = (next + 1) & mask) {
+            std::size_t home = homeOf(m_slots[next].first);
+            // Move the entry back into the hole unless its home lies cyclically in (hole, next].
+            bool homeAfterHole = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
+            if (!homeAfterHole) {
+                m_slots[hole] = std::move(m_slots[next]);
+                hole = next;
+            }
+        }
+        m_slots[hole].first = kEmptyKey;
+        --m_size;
+    }
+
     static std::size_t capacityFor(std::size_t expected) {
         std::size_t capacity = 16;
         while (capacity * 3 < expected * 4 + 4) capacity *= 2;
