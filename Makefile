@@ -64,9 +64,10 @@ asan: deps  ## the C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer
 	cmake --build build/asan -j2
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build/asan --output-on-failure
 
-bench: install  ## side-by-side benchmarks (all on this Python, tracing and heap on each other one)
+bench: install  ## side-by-side benchmarks (all on this Python, reading at scale, tracing and heap on each other one)
 	$(PYTHON) -m pip install -q '.[bench]' --no-build-isolation
 	$(PYTHON) benchmarks/run.py --write BENCHMARKS.md
+	$(PYTHON) benchmarks/reading_bench.py --write BENCHMARKS.md
 	SKIP_VERSION=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])') tools/bench-pythons $(PYTHONS)
 
 format:

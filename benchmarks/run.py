@@ -39,6 +39,7 @@ from _tracing_section import (
     tracing_sections,
     workload_summary,
 )
+from reading_bench import TITLE as READING_TITLE
 from real_suites import TITLE as SUITES_TITLE
 
 SECTIONS = ("tracing", "heap", "asizeof", "leaks")
@@ -288,11 +289,12 @@ def _blocks(text: str) -> dict[str, str]:
 
 def _kept(old: str) -> list[str]:
     """The blocks a run does not measure: the real suites (real_suites.py writes it, with
-    projects fetched by hand) and the other Python versions' blocks, in the old file's order."""
+    projects fetched by hand), reading at scale (reading_bench.py) and the other Python
+    versions' blocks, in the old file's order."""
     return [
         block
         for heading, block in _blocks(old).items()
-        if heading == SUITES_TITLE or heading.startswith(VERSION_BLOCK_PREFIX)
+        if heading in (SUITES_TITLE, READING_TITLE) or heading.startswith(VERSION_BLOCK_PREFIX)
     ]
 
 

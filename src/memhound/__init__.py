@@ -28,6 +28,8 @@ _LAZY_EXPORTS = {
     "snapshot": "memhound._snapshot",
     "load_snapshot": "memhound._snapshot",
     "explain": "memhound._explain",
+    "read_capture": "memhound._capture",
+    "Window": "memhound._capture",
 }
 
 __all__ = [
@@ -38,11 +40,13 @@ __all__ = [
     "Snapshot",
     "Tracker",
     "UsageError",
+    "Window",
     "__version__",
     "assert_no_leaks",
     "check_leaks",
     "explain",
     "load_snapshot",
+    "read_capture",
     "snapshot",
 ]
 

@@ -105,7 +105,9 @@ def parse_bound(text: str) -> int | float:
     number, unit = match.groups()
     if unit is None:
         if "." in number:
-            raise argparse.ArgumentTypeError(f"an event number is whole: {text!r} (for a time add a unit, e.g. {text}s)")
+            raise argparse.ArgumentTypeError(
+                f"an event number is whole: {text!r} (for a time add a unit, e.g. {text}s)"
+            )
         return int(number)
     return float(number) * _TIME_UNITS[unit]
 

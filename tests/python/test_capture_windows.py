@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from cli_contract import run_memhound
 
-from memhound._capture import Window, read_capture
+import memhound
+from memhound import Window, read_capture
 
 # Three phases, 0.3 s apart: a first list kept, a second list kept, then both dropped.
 PHASES = textwrap.dedent(
@@ -72,6 +73,10 @@ def test_a_window_by_sequence_sees_only_its_events(phases: tuple[Path, list[int]
     assert first.live_bytes() >= 300 * 1000
     assert second.live_bytes() >= 300 * 3000
     assert first.live_bytes() < 300 * 3000
+
+
+def test_reading_is_part_of_the_public_api() -> None:
+    assert "read_capture" in memhound.__all__ and "Window" in memhound.__all__
 
 
 def test_a_window_by_time_falls_on_the_samples(phases: tuple[Path, list[int]]) -> None:
@@ -132,7 +137,9 @@ def test_a_capture_still_being_written_reports_what_is_complete(tmp_path: Path) 
     process = subprocess.Popen([sys.executable, str(script), str(capture)])
     try:
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and (not capture.exists() or capture.stat().st_size < 200_000):
+        while time.monotonic() < deadline and (
+            not capture.exists() or capture.stat().st_size < 200_000
+        ):
             time.sleep(0.05)
         assert capture.stat().st_size >= 200_000
         result = run_memhound("report", "-n", "1", str(capture))
