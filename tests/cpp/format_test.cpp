@@ -1,4 +1,5 @@
 #include "core/format/format.h"
+#include "core/format/byte_source.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -216,7 +217,7 @@ TEST(FormatTest, NewerVersionIsRejected) {
 TEST(FormatTest, ForeignAndEmptyFilesAreRejected) {
     EXPECT_THROW(readCaptureBytes(""), common::FormatError);
     EXPECT_THROW(readCaptureBytes("#!/usr/bin/env python3\nprint('hello')\n"), common::FormatError);
-    EXPECT_THROW(readCapture("/nonexistent/memhound.bin"), common::Error);
+    EXPECT_THROW(openFileSource("/nonexistent/memhound.bin"), common::Error);
 }
 
 TEST(FormatTest, UnknownStackIsRejectedInACompleteCapture) {

@@ -18,7 +18,7 @@ private:
     std::vector<Event>& m_events;
 };
 
-Capture readWhole(const ByteSource& source) {
+Capture readWhole(const ByteSource& source) {  // the index, then every event in seq order
     CaptureIndex index = indexCapture(source);
     Capture capture;
     capture.events.reserve(std::min<std::uint64_t>(index.eventCount, 1u << 24));  // a corrupt count must not
@@ -39,7 +39,5 @@ Capture readWhole(const ByteSource& source) {
 }  // namespace
 
 Capture readCaptureBytes(std::string_view bytes) { return readWhole(*memorySource(bytes)); }
-
-Capture readCapture(const std::string& path) { return readWhole(*openFileSource(path)); }
 
 }  // namespace memhound::format

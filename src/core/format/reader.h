@@ -38,10 +38,8 @@ struct Capture {
     std::optional<std::size_t> truncatedAt;  // where readable data ends, when not complete
 };
 
-// Reads a whole capture file. Throws common::Error when the file cannot be read and
-// common::FormatError when its content is invalid.
-Capture readCapture(const std::string& path);
-// The same over bytes already in memory (tests, fuzzing).
+// Reads a whole capture held in memory (tests, fuzzing). Throws common::FormatError when its
+// content is invalid.
 Capture readCaptureBytes(std::string_view bytes);
 
 }  // namespace memhound::format
