@@ -50,3 +50,14 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def bars_table(results: Sequence[BarResult]) -> str:
     rows = [[r.what, r.bar, r.measured, f"**{r.verdict.value}**"] for r in results]
     return table(["what", "bar (DESIGN.md)", "measured", "verdict"], rows)
+
+
+def replace_section(document: str, title: str, new: str) -> str:
+    """`document` with its "## title" block (up to the next "## ") replaced by `new`, or `new`
+    appended when it has no such block."""
+    start = document.find(title + "\n")
+    if start == -1:
+        return document.rstrip("\n") + "\n\n" + new
+    following = document.find("\n## ", start + len(title))
+    end = len(document) if following == -1 else following + 1
+    return document[:start] + new + ("\n" if following != -1 else "") + document[end:]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _markdown import BarResult, bars_table, table, verdict_of
+from _markdown import BarResult, bars_table, replace_section, table, verdict_of
 
 TITLE = "## Reading captures at scale"
 HERE = Path(__file__).resolve().parent
@@ -192,14 +192,6 @@ def section(reports: dict[str, tuple[float, int]], synthetic: dict[str, float], 
     )
 
 
-def replace_section(old: str, text: str) -> str:
-    start = old.find(TITLE + "\n")
-    if start < 0:
-        return old.rstrip("\n") + "\n\n" + text
-    end = old.find("\n## ", start + len(TITLE))
-    return old[:start] + text + ("" if end < 0 else old[end + 1 :])
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -218,7 +210,9 @@ def main(argv: list[str]) -> int:
     text = section(reports, synthetic, args.rounds)
     if args.write:
         path = Path(args.write)
-        path.write_text(replace_section(path.read_text(encoding="utf-8"), text), encoding="utf-8")
+        path.write_text(
+            replace_section(path.read_text(encoding="utf-8"), TITLE, text), encoding="utf-8"
+        )
     else:
         print(text)
     return 0

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _markdown import table
+from _markdown import replace_section, table
 
 TITLE = "## Leak checks of real test suites"
 OUTCOME = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
@@ -96,15 +96,6 @@ def section(rows: list[list[str]]) -> str:
     return f"{TITLE}\n\n{intro}\n\n{table(header, rows)}\n"
 
 
-def replace_section(document: str, new: str) -> str:
-    start = document.find(TITLE + "\n")
-    if start == -1:
-        return document.rstrip("\n") + "\n\n" + new
-    following = document.find("\n## ", start + len(TITLE))
-    end = len(document) if following == -1 else following + 1
-    return document[:start] + new + ("\n" if following != -1 else "") + document[end:]
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", action="append", required=True, metavar="NAME=CHECKOUT:TESTS")
@@ -119,7 +110,9 @@ def main(argv: list[str]) -> int:
     text = section(rows)
     if args.write:
         path = Path(args.write)
-        path.write_text(replace_section(path.read_text(encoding="utf-8"), text), encoding="utf-8")
+        path.write_text(
+            replace_section(path.read_text(encoding="utf-8"), TITLE, text), encoding="utf-8"
+        )
     else:
         print(text)
     return 0

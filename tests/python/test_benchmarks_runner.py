@@ -385,15 +385,16 @@ def test_asizeof_section_times_pympler(quick_report: str) -> None:
 
 
 def test_real_suites_section_replaces_its_own_and_survives_a_rewrite(tmp_path: Path) -> None:
-    from real_suites import TITLE, replace_section, section
+    from _markdown import replace_section
+    from real_suites import TITLE, section
     from run import _with_kept_blocks
 
     row = ["demo", "3", "3 passed in 0.1 s", "3 (100.0%)", "0", "0", "0", "1.0 s (10.0x)"]
     new = section([row])
     document = "# Benchmarks\n\n## Machine\n\nfacts\n"
-    once = replace_section(document, new)
+    once = replace_section(document, TITLE, new)
     assert once.count(TITLE) == 1 and once.startswith(document.rstrip("\n"))
-    twice = replace_section(once + "\n## Later\n\ntext\n", new.replace("demo", "other"))
+    twice = replace_section(once + "\n## Later\n\ntext\n", TITLE, new.replace("demo", "other"))
     assert twice.count(TITLE) == 1 and "| other |" in twice and "## Later" in twice
     rewritten = _with_kept_blocks("# Benchmarks\n\n## Machine\n\nnew facts\n", once)
     assert "new facts" in rewritten and "| demo |" in rewritten and "\nfacts" not in rewritten

@@ -49,9 +49,10 @@ void SummaryPass::noteChange(common::StackId stack, StackTally& tally) {
 
 void SummaryPass::apply(const format::Event& event) {
     if (m_nextSample < m_samples.size() && m_samples[m_nextSample].seq <= event.seq) takeSamplesBefore(event.seq);
-    if (event.thread.value != m_lastThread) {
+    if (!m_anyThread || event.thread.value != m_lastThread) {
         *m_threads.findOrInsert(event.thread.value) = true;
         m_lastThread = event.thread.value;
+        m_anyThread = true;
     }
     const LiveAllocation* ended = m_live.apply(event);
     if (event.kind == format::EventKind::Free) {

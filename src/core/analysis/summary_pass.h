@@ -62,7 +62,8 @@ private:
     std::int64_t m_startTimeNs;
     std::vector<SizeBucket> m_buckets = std::vector<SizeBucket>(65);
     format::FlatMap<bool> m_threads{16};
-    std::uint32_t m_lastThread = ~0u;
+    std::uint32_t m_lastThread = 0;  // consecutive events mostly share a thread
+    bool m_anyThread = false;
     CaptureSummary m_summary;
 };
 

@@ -15,11 +15,9 @@ using common::FormatError;
 
 std::string_view checkedPayload(const ByteSource& source, const BatchEntry& batch, BatchScratch& scratch) {
     std::string_view payload = source.read(batch.offset + kFrameHeaderSize, batch.payloadSize, scratch.payload);
-    std::string_view header = source.read(batch.offset, kFrameHeaderSize, scratch.body);
-    FrameHeader frame;
-    if (payload.size() != batch.payloadSize || !parseFrameHeader(header, frame))
-        throw FormatError("batch frame changed or cut short while reading", batch.offset);
-    if (common::checksum32(payload.data(), payload.size()) != frame.payloadChecksum)
+    if (payload.size() != batch.payloadSize)
+        throw FormatError("batch frame cut short while reading", batch.offset);
+    if (common::checksum32(payload.data(), payload.size()) != batch.payloadChecksum)
         throw FormatError("frame checksum mismatch", batch.offset);
     return payload.substr(batch.prefixSize);
 }

@@ -88,6 +88,7 @@ private:
         BatchEntry entry;
         entry.offset = m_pos;
         entry.payloadSize = frame.payloadSize;
+        entry.payloadChecksum = frame.payloadChecksum;
         if (m_index.header.version >= 2) {
             detail::BatchPrefix prefix = detail::decodeBatchPrefix(start.substr(0, frame.payloadSize), m_pos);
             entry.prefixSize = prefix.size;

@@ -17,6 +17,7 @@ struct BatchEntry {
     std::size_t offset = 0;  // of the frame header
     std::size_t payloadSize = 0;
     std::size_t prefixSize = 0;  // bytes before the zstd frame (0 in version 1)
+    std::uint32_t payloadChecksum = 0;  // checked when the batch is decoded
     common::ThreadId thread;
     std::uint64_t count = 0;  // events
     std::uint64_t minSeq = 0;
