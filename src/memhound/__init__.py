@@ -30,9 +30,14 @@ _LAZY_EXPORTS = {
     "explain": "memhound._explain",
     "read_capture": "memhound._capture",
     "Window": "memhound._capture",
+    "asizeof": "memhound._asizeof",
+    "asizesof": "memhound._asizeof",
+    "asized": "memhound._asizeof",
+    "Asized": "memhound._asizeof",
 }
 
 __all__ = [
+    "Asized",
     "CaptureError",
     "LeakError",
     "LeakReport",
@@ -42,6 +47,9 @@ __all__ = [
     "UsageError",
     "Window",
     "__version__",
+    "asized",
+    "asizeof",
+    "asizesof",
     "assert_no_leaks",
     "check_leaks",
     "explain",
