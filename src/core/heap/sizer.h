@@ -74,6 +74,7 @@ private:
     };
     void reach(const Pending& pending);
     void record(PyObject* obj, const TypeInfo& info, std::uint32_t parent, std::uint32_t level);
+    static std::int64_t ownBytes(PyObject* obj);
     std::uint64_t aligned(std::uint64_t size) const;
     void sizeDeferred(std::size_t firstDeferred);
     static int visit(PyObject* child, void* self);
