@@ -180,7 +180,7 @@ def test_every_tool_is_built_in_report_order() -> None:
         assert ("out.bin" in command) == (tool.capture_format is not None)
 
 
-def test_asizeof_bar_is_the_speed_up_over_pympler() -> None:
+def test_asizeof_bar_is_the_speed_up_over_pympler_at_the_same_total() -> None:
     def verdict(memhound: dict) -> Verdict:
         pympler = {"seconds": 1.2, "bytes": 1000}
         tools = {"pympler.asizeof": pympler, "memhound.asizeof": memhound}
@@ -188,6 +188,8 @@ def test_asizeof_bar_is_the_speed_up_over_pympler() -> None:
 
     assert verdict({"seconds": 0.03, "bytes": 1000}) is Verdict.MET  # 40x
     assert verdict({"seconds": 0.06, "bytes": 1000}) is Verdict.NOT_MET  # 20x
+    assert verdict({"seconds": 0.03, "bytes": 1040}) is Verdict.MET  # 4% more
+    assert verdict({"seconds": 0.03, "bytes": 900}) is Verdict.NOT_MET  # 10% less
     assert verdict({"error": "not implemented yet"}) is Verdict.NOT_MEASURED
 
 
