@@ -126,7 +126,10 @@ void ObjectSizer::reachKeys(PyObject* obj, std::uint32_t index) {
 }
 
 void ObjectSizer::reachSharedKeys(PyDictKeysObject* keys, std::uint32_t index) {
-    if (keys == nullptr || !m_sharedKeys.insert(keys).second) return;
+    // Instances of one class come in runs: the last keys answer most calls without a lookup.
+    if (keys == nullptr || keys == m_lastSharedKeys) return;
+    m_lastSharedKeys = keys;
+    if (!m_sharedKeys.insert(keys).second) return;
     for (Py_ssize_t i = 0; i < compat::sharedKeyCount(keys); ++i)
         m_pending.push_back({compat::sharedKey(keys, i), index, false});
 }
