@@ -29,15 +29,28 @@ _LAZY_EXPORTS = {
     "load_snapshot": "memhound._snapshot",
     "explain": "memhound._explain",
     "read_capture": "memhound._capture",
+    "summary": "memhound._objects._summary",
+    "Summary": "memhound._objects._summary",
+    "SummaryDiff": "memhound._objects._summary",
+    "SummaryTracker": "memhound._objects._summary",
+    "show_growth": "memhound._objects._summary",
+    "refcount": "memhound._objects._referrers",
+    "IMMORTAL": "memhound._objects._referrers",
+    "referrers": "memhound._objects._referrers",
+    "graph": "memhound._objects._graph",
     "Window": "memhound._capture",
 }
 
 __all__ = [
+    "IMMORTAL",
     "CaptureError",
     "LeakError",
     "LeakReport",
     "MemhoundError",
     "Snapshot",
+    "Summary",
+    "SummaryDiff",
+    "SummaryTracker",
     "Tracker",
     "UsageError",
     "Window",
@@ -45,9 +58,14 @@ __all__ = [
     "assert_no_leaks",
     "check_leaks",
     "explain",
+    "graph",
     "load_snapshot",
     "read_capture",
+    "refcount",
+    "referrers",
+    "show_growth",
     "snapshot",
+    "summary",
 ]
 
 
