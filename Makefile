@@ -18,7 +18,7 @@ ifeq ($(origin PYTHON),undefined)
   # the build tools that pip installs (cmake, ninja) are found beside that Python
   export PATH := $(abspath $(dir $(PYTHON))):$(PATH)
 endif
-APT_PACKAGES := libzstd-dev libgtest-dev pkg-config g++ make python3-venv
+APT_PACKAGES := libzstd-dev libgtest-dev pkg-config g++ make python3-venv graphviz
 PIP_BUILD := scikit-build-core nanobind cmake ninja
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CMAKE_CPP := cmake -G Ninja -DMEMHOUND_PYTHON=OFF -DMEMHOUND_TESTS=ON

@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import types
 from dataclasses import dataclass
 from typing import Literal
 
-from memhound._core import edges_into
+from memhound._core import edges_into, type_name
 from memhound._errors import MemhoundError, UsageError
 from memhound._objects._referrers import EXTERNAL_LABEL, check_depth
 from memhound._snapshot import Snapshot, own_code, snapshot
@@ -119,10 +120,14 @@ def graph(
     snap = snapshot()
     node = snap.node_of(obj)
     if node is None:
-        raise MemhoundError(
-            f"this {type(obj).__name__} object is not in the heap: only this call refers to it"
+        # Not found by the walk: only this call refers to it, and (no GC header) it refers to
+        # nothing either.
+        alone = GraphNode(
+            "n", "object", type_name(type(obj)), describe(obj), sys.getsizeof(obj), True
         )
-    result = _Builder(snap, direction, max_nodes).build(node, depth)
+        result = ReferenceGraph(direction, depth, (alone,), (), False)
+    else:
+        result = _Builder(snap, direction, max_nodes).build(node, depth)
     return result.save(name) if name is not None else result
 
 
