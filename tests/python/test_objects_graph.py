@@ -71,6 +71,32 @@ def test_referents_graph_follows_references_out() -> None:
     assert labels[(left.id, by_text[("str", "'text'")].id)] == "[1]"
 
 
+def test_closure_cell_edges_are_named() -> None:
+    leaf = Leaf()
+
+    def make() -> object:
+        held = leaf
+
+        def reader() -> object:
+            return held
+
+        return reader
+
+    HOLDER["reader"] = make()
+    result = memhound.graph(leaf, depth=3)
+    ids = {node.id: node for node in result.nodes}
+    target = next(node for node in result.nodes if node.is_target)
+    into = {ids[e.source].type_name: e.label for e in result.edges if e.target == target.id}
+    assert into["cell"] == "cell_contents"
+    labels = {e.label for e in result.edges}  # (`leaf` is a cell of this test's frame too)
+    reader = next(node for node in result.nodes if node.text.endswith("make.<locals>.reader()"))
+    assert {e.label for e in result.edges if e.source == reader.id} == {"__closure__"}
+    assert (
+        "<closure of test_closure_cell_edges_are_named.<locals>.make.<locals>.reader> cell 'held'"
+        in labels
+    )
+
+
 def test_max_nodes_cuts_the_search() -> None:
     leaf = Leaf()
     HOLDER["many"] = [[leaf] for _ in range(30)]

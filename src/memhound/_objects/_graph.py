@@ -22,7 +22,7 @@ from typing import Literal
 from memhound._core import edges_into, type_name
 from memhound._errors import MemhoundError, UsageError
 from memhound._objects._referrers import EXTERNAL_LABEL, check_depth
-from memhound._snapshot import Snapshot, own_code, snapshot
+from memhound._snapshot import HIDDEN_EDGE, Snapshot, own_code, snapshot
 from memhound.report._format import format_bytes
 
 Direction = Literal["referrers", "referents"]
@@ -199,11 +199,12 @@ class _Builder:
 
     def _label(self, source: int, to: int) -> str:
         _kind, _label, _start, raw = self.snap._core.path_via(source, to)
-        steps = self.snap._steps(raw)
-        if not steps:  # the reference is a __dict__ or closure tuple on the way
+        if raw[-1][0] == HIDDEN_EDGE:  # into a __dict__ or closure tuple, which paths skip
             return str(raw[-1][1])
+        steps = self.snap._steps(raw)
         previous = steps[-2] if len(steps) >= 2 else None
-        return steps[-1].render(previous).removeprefix(" > ")
+        # a cell's contents read as nothing in a path after the cell's name: name them here
+        return steps[-1].render(previous).removeprefix(" > ") or steps[-1].label
 
 
 def describe(obj: object) -> str:
