@@ -164,7 +164,8 @@ def test_show_growth_reports_the_new_instances() -> None:
     printed = out.getvalue().splitlines()
     assert printed[0].split() == ["type", "count", "delta"]
     assert printed[1].split() == [f"{__name__}.Foo", f"{count:,}", "+700"]
-    assert repr(growth) + "\n" == out.getvalue()
+    assert str(growth) + "\n" == out.getvalue()
+    assert repr(growth).startswith(f"<memhound.Growth: {len(growth)} types grew: {name} +700")
     again = memhound.show_growth(file=io.StringIO())
     assert again.get(Foo) is None, "no more Foo since the previous call"
 

@@ -299,10 +299,15 @@ class Growth:
             [False, True, True],
         )
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return self.format()
 
-    __str__ = __repr__
+    def __repr__(self) -> str:
+        """One line: show_growth() has printed the table already (at a prompt, its result is
+        shown after it)."""
+        rows = self.rows
+        grown = ", ".join(f"{row.type} {row.delta:+,}" for row in rows)
+        return f"<memhound.Growth: {len(rows)} types grew{': ' if rows else ''}{grown}>"
 
 
 class _GrowthState:
