@@ -32,11 +32,12 @@ public:
     graph::TypeCensus run() {
         if (compat::gcIsCollecting(m_interp))
             throw common::Error("cannot take a census of the heap while the garbage collector runs");
+        std::size_t blocks = compat::allocatedBlocks();  // calls into sys: before any pointer is held
         GcPause pause;
         collectFrameSeeds();
         std::sort(m_exclude.begin(), m_exclude.end());
         try {
-            walk();
+            walk(blocks);
         } catch (...) {
             m_marks.restore();
             releaseDeferred();
@@ -78,8 +79,8 @@ private:
         }
     }
 
-    void walk() {
-        std::size_t blocks = compat::allocatedBlocks();
+    // `blocks`: the allocator's live blocks, a bound on the objects to queue.
+    void walk(std::size_t blocks) {
         m_queue.reserve(blocks / 2);
         compat::forEachTracked(m_interp, [&](PyObject* obj) {
             if (!excluded(obj)) m_queue.push_back(obj);

@@ -8,6 +8,7 @@ only, so it never keeps a result alive.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Protocol
 
@@ -19,22 +20,25 @@ class Owned(Protocol):
 
 
 class _Registry:
-    __slots__ = ("_refs",)
+    __slots__ = ("_lock", "_refs")
 
     def __init__(self) -> None:
         self._refs: list[weakref.ref[Owned]] = []
+        self._lock = threading.Lock()  # censuses in two threads: no registration lost
 
     def add(self, obj: Owned) -> None:
-        self._refs.append(weakref.ref(obj))
+        with self._lock:
+            self._refs.append(weakref.ref(obj))
 
     def objects(self) -> list[object]:
-        self._refs[:] = [ref for ref in self._refs if ref() is not None]
-        own: list[object] = [self, self._refs, *self._refs]
-        for ref in self._refs:
-            obj = ref()
-            if obj is not None:
-                own += obj._own_parts()
-        return own
+        with self._lock:
+            self._refs[:] = [ref for ref in self._refs if ref() is not None]
+            own: list[object] = [self, self._refs, *self._refs]
+            for ref in self._refs:
+                obj = ref()
+                if obj is not None:
+                    own += obj._own_parts()
+            return own
 
 
 _REGISTRY = _Registry()

@@ -233,7 +233,7 @@ def referrers(obj: object, depth: int = 1) -> Referrers:
     node = snap.node_of(obj)
     if node is None:
         # No object, root or frame reached it: nothing but this call refers to it.
-        return Referrers(type(obj).__name__, sys.getsizeof(obj), depth)
+        return Referrers(_core.type_name(type(obj)), sys.getsizeof(obj), depth)
     finder = _Finder(snap)
     finder.search(node, depth)
     items, more = finder.tree(node, depth)
