@@ -63,7 +63,7 @@ def test_pdb_prints_labelled_referrers_explain_and_summary(tmp_path: Path) -> No
     # each `p` answer follows a "(Pdb) " prompt
     answers = out.split("(Pdb) ")[1:]
     referrers, explanation, summary, refcount = (answer.strip() for answer in answers[:4])
-    assert referrers.startswith("referrers of a __main__.Item (")
+    assert referrers.startswith("referrers of this __main__.Item (")
     assert "__main__.cache['k']  [dict, " in referrers
     assert "Thread 'MainThread' > work() local 'x'" in referrers
     assert "object at 0x" not in referrers

@@ -144,7 +144,9 @@ def test_referrers_print_as_a_labelled_tree() -> None:
     HOLDER["k"] = target
     text = repr(memhound.referrers(target, depth=2))
     lines = text.splitlines()
-    assert lines[0] == (f"referrers of a {__name__}.Target ({sys.getsizeof(target)} B), 2 levels:")
+    assert lines[0] == (
+        f"referrers of this {__name__}.Target ({sys.getsizeof(target)} B), 2 levels:"
+    )
     assert f"  {__name__}.HOLDER['k']  [dict, " in text
     assert f"    {__name__}.HOLDER  [module, " in text
     assert str(memhound.referrers(target)) == repr(memhound.referrers(target))

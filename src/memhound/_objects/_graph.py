@@ -80,7 +80,7 @@ class ReferenceGraph:
 
     def __repr__(self) -> str:
         target = next((node for node in self.nodes if node.is_target), None)
-        about = f" around a {target.type_name}" if target is not None else ""
+        about = f" around this {target.type_name}" if target is not None else ""
         lines = [
             f"reference graph{about} ({self.direction}, depth {self.depth}): "
             f"{len(self.nodes)} nodes, {len(self.edges)} edges"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from memhound import _core
 from memhound._errors import UsageError
@@ -99,7 +99,7 @@ class Referrers:
     type_name: str
     size: int
     depth: int
-    items: tuple[Referrer, ...] = field(default=())
+    items: tuple[Referrer, ...] = ()
     more: int = 0
 
     @property
@@ -117,7 +117,7 @@ class Referrers:
         return self.items[index]
 
     def __repr__(self) -> str:
-        title = f"referrers of a {self.type_name} ({format_bytes(self.size)})"
+        title = f"referrers of this {self.type_name} ({format_bytes(self.size)})"
         if not self.items:
             return title + ": none in the heap"
         lines = [title + (f", {self.depth} levels:" if self.depth > 1 else ":")]
