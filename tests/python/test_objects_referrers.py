@@ -109,11 +109,12 @@ def test_closure_cell_and_frame_local() -> None:
     def ask(argument: object) -> memhound._objects._referrers.Referrers:
         return memhound.referrers(argument)
 
-    labels = ask(target).labels
-    assert (
+    result = ask(target)
+    labels = result.labels
+    closure = by_label(result)[
         f"{__name__}.HOLDER['reader'] > <closure of make_closure.<locals>.read> cell 'captured'"
-        in labels
-    )
+    ]
+    assert (closure.kind, closure.type_name) == ("cell_contents", "function")  # the cell's owner
     qualname = "test_closure_cell_and_frame_local.<locals>.ask"
     assert f"{THREAD} > {qualname}() local 'argument'" in labels
     # memhound's own frames hold the object too, but are not referrers

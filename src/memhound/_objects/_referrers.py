@@ -5,7 +5,8 @@ referrers() takes a heap snapshot (memhound._snapshot), finds the references int
 one scan of the graph's edges (memhound._core.edges_into), and names each through the
 referrer's own shortest path from a root plus the reference itself (`app.cache['k']`, `mod.f >
 <closure of f> cell 'x'`), proving every object live before touching it. A referrer that is only
-a __dict__ or closure tuple on its way (a connector) is reported as its owner. Frame locals are
+part of another object (a __dict__, a closure tuple, a closure's cell) is reported as that
+object. Frame locals are
 referrers too (`Thread 'MainThread' > f() local 'y'`); memhound's own frames are not.
 """
 
@@ -180,10 +181,14 @@ class _Finder:
 
     def _entry(self, source: int, target: int) -> _Entry:
         root_kind, root_label, start, raw = self.snap._core.path_via(source, target)
-        reported = source
-        if len(raw) >= 2 and raw[-2][0] == HIDDEN_EDGE:
-            # source is a __dict__ or closure tuple: its owner is the referrer.
-            reported = int(raw[-3][3]) if len(raw) >= 3 else int(start)
+        chain = [int(start), *(int(step[3]) for step in raw)]  # ends with source, target
+        kinds = [str(step[0]) for step in raw]  # kinds[i]: the step into chain[i + 1]
+        at = len(chain) - 2  # the source
+        if kinds[-1] == "cell_contents" and at >= 1 and kinds[at - 1] == "closure_cell":
+            at -= 1  # a closure's cell: part of the closure tuple
+        if at >= 1 and kinds[at - 1] == HIDDEN_EDGE:
+            at -= 1  # a __dict__ or closure tuple: part of its owner, the referrer
+        reported = chain[at]
         steps = self.snap._steps(raw)
         if root_kind is None:
             previous: Step | None = None
