@@ -220,6 +220,9 @@ using record::compat::callerFrame;
 using record::compat::frameCode;
 using record::compat::topFrame;
 
+// The frame object made for a frame (by a tracer, a debugger or sys._getframe), or NULL.
+inline PyObject* frameObject(Frame* frame) { return reinterpret_cast<PyObject*>(frame->frame_obj); }
+
 // The frame's locals, cells and free variables (not its evaluation stack).
 inline int frameLocalCount(Frame* frame) { return frameCode(frame)->co_nlocalsplus; }
 inline PyObject* frameLocal(Frame* frame, int i) { return frame->localsplus[i]; }
