@@ -30,6 +30,9 @@ _LAZY_EXPORTS = {
     "explain": "memhound._explain",
     "read_capture": "memhound._capture",
     "Window": "memhound._capture",
+    "gc_stats": "memhound._runtime._gc",
+    "gc_watch": "memhound._runtime._gc",
+    "pymalloc_stats": "memhound._runtime._pymalloc",
 }
 
 __all__ = [
@@ -45,7 +48,10 @@ __all__ = [
     "assert_no_leaks",
     "check_leaks",
     "explain",
+    "gc_stats",
+    "gc_watch",
     "load_snapshot",
+    "pymalloc_stats",
     "read_capture",
     "snapshot",
 ]
