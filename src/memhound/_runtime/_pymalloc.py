@@ -1,21 +1,24 @@
 """pymalloc_stats(): the interpreter's small-object allocator, as data.
 
 CPython serves every request of up to 512 bytes from pymalloc: 1 MiB arenas, cut into 16 KiB
-pools, each pool holding blocks of one size class. `sys._debugmallocstats()` is the only way the
-interpreter reports these figures, as text on the C stderr (file descriptor 2). memhound
-redirects descriptor 2 to a temporary file for that one call, puts it back on every path, gives
-back to the program's stderr anything else that was written meanwhile, and parses the text.
+pools, each pool holding blocks of one size class. The interpreter reports these figures only as
+text: `sys._debugmallocstats()` writes it to the C stderr (file descriptor 2). memhound has the
+interpreter write the same text into a temporary file instead, through the exported C function
+behind it (`_PyObject_DebugMallocStats(FILE *)`, called with ctypes), so that fd 2 is never
+touched; where that function cannot be reached it redirects fd 2 for the one call (see
+debug_malloc_text). Then it parses the text.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
 import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from memhound._errors import MemhoundError
 from memhound._runtime._format import format_bytes
@@ -115,7 +118,7 @@ class PymallocStats:
     quantization_bytes: int | None = None
     arena_alignment_bytes: int | None = None
     arena_map_bytes: int | None = None
-    freelists: tuple[FreeList, ...] = ()
+    freelists: tuple[FreeList, ...] | None = None
     mimalloc: MimallocTotals | None = None
     python: str = field(default_factory=lambda: ".".join(map(str, sys.version_info[:3])))
 
@@ -148,8 +151,10 @@ class PymallocStats:
         return 0.0 if held == 0 else max(0.0, min(1.0, 1 - used / held))
 
     @property
-    def freelist_bytes(self) -> int:
-        return sum(f.bytes for f in self.freelists)
+    def freelist_bytes(self) -> int | None:
+        """Bytes of dead objects the free lists keep; None where the interpreter does not report
+        them (3.13 writes them only to fd 2, from sys._debugmallocstats)."""
+        return None if self.freelists is None else sum(f.bytes for f in self.freelists)
 
     def size_class(self, block_size: int) -> SizeClass | None:
         """The size class of blocks of `block_size` bytes, when any pool of it is in use."""
@@ -217,7 +222,12 @@ class PymallocStats:
                 f"used pools, {self.unused_pools} empty pools ({format_bytes(self.unused_pool_bytes)}), "
                 f"{format_bytes(self.overhead_bytes)} headers and rounding"
             ),
-            f"  {memory}; object free lists {format_bytes(self.freelist_bytes)}",
+            f"  {memory}"
+            + (
+                ""
+                if self.freelist_bytes is None
+                else f"; object free lists {format_bytes(self.freelist_bytes)}"
+            ),
             "",
             (
                 f"  {'class':>5} {'size':>5} {'pools':>6} {'used blocks':>12} {'free blocks':>12}"
@@ -234,8 +244,8 @@ class PymallocStats:
 
 
 def pymalloc_stats() -> PymallocStats:
-    """The interpreter's allocator statistics (sys._debugmallocstats) parsed into data, with the
-    process's RSS. Safe to call from any thread; see debug_malloc_text for what it does to fd 2."""
+    """The interpreter's allocator statistics (those of sys._debugmallocstats) parsed into data,
+    with the process's RSS. Safe to call from any thread."""
     return parse_debug_malloc_stats(
         debug_malloc_text(), debug_hooks=debug_hooks_enabled(), memory=process_memory()
     )
@@ -243,19 +253,74 @@ def pymalloc_stats() -> PymallocStats:
 
 # ---- capture ---------------------------------------------------------------------------------
 
-# One capture at a time: two threads redirecting fd 2 at once would restore each other's files.
+# One fd-2 capture at a time: two threads redirecting fd 2 at once would restore each other's files.
 _capture_lock = threading.Lock()
 
 
-def debug_malloc_text() -> str:
-    """The text sys._debugmallocstats() writes, captured from the C stderr.
+class _FileWriters(NamedTuple):
+    """The C functions that write the statistics into a FILE: libc's fdopen and fclose, the
+    interpreter's allocator report and (3.11, 3.12: 3.13 does not export it) its free-list report."""
 
-    For the length of one call file descriptor 2 points at a temporary file and is restored on
-    every path (also when the descriptor was closed). The interpreter writes the statistics
-    without releasing the GIL, so no other Python thread writes in the middle of them; what
-    other threads (or C code) write to fd 2 in that window is not lost: every line that is not
-    part of the statistics is written back to the real stderr afterwards. Lines that C code
-    writes *during* the call, interleaved character by character, cannot be told apart.
+    fdopen: Any
+    fclose: Any
+    malloc_stats: Any
+    type_stats: Any
+
+
+@functools.cache
+def _file_writers() -> _FileWriters | None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        fdopen, fclose = libc.fdopen, libc.fclose
+        malloc_stats = ctypes.pythonapi._PyObject_DebugMallocStats
+    except (ImportError, AttributeError, OSError):
+        return None
+    fdopen.argtypes, fdopen.restype = [ctypes.c_int, ctypes.c_char_p], ctypes.c_void_p
+    fclose.argtypes, fclose.restype = [ctypes.c_void_p], ctypes.c_int
+    malloc_stats.argtypes, malloc_stats.restype = [ctypes.c_void_p], ctypes.c_int
+    type_stats = getattr(ctypes.pythonapi, "_PyObject_DebugTypeStats", None)
+    if type_stats is not None:
+        type_stats.argtypes, type_stats.restype = [ctypes.c_void_p], None
+    return _FileWriters(fdopen, fclose, malloc_stats, type_stats)
+
+
+def debug_malloc_text() -> str:
+    """The text sys._debugmallocstats() writes (the allocator's report, then the free lists).
+
+    Written by the interpreter into a temporary file of its own (through pythonapi, so under the
+    GIL): nothing the program writes to stderr, from any thread, can mix with it, and fd 2 is
+    never touched. Where that C function cannot be reached, see _text_through_fd2.
+    """
+    writers = _file_writers()
+    if writers is None:
+        return _text_through_fd2()
+    with tempfile.TemporaryFile() as tmp:
+        descriptor = os.dup(tmp.fileno())
+        stream = writers.fdopen(descriptor, b"w")
+        if not stream:
+            os.close(descriptor)
+            return _text_through_fd2()
+        try:
+            writers.malloc_stats(stream)
+            if writers.type_stats is not None:
+                writers.type_stats(stream)
+        finally:
+            writers.fclose(stream)  # flushes, closes the duplicate descriptor
+        tmp.seek(0)
+        return tmp.read().decode("utf-8", "replace")
+
+
+def _text_through_fd2() -> str:
+    """sys._debugmallocstats() with file descriptor 2 pointing at a temporary file.
+
+    fd 2 is restored on every path (closed again when it was closed), and Python's own stderr
+    is flushed first. What other threads or C code write to fd 2 in that window is given back
+    to the real stderr afterwards, every line that is not of the statistics' shapes. A write
+    another thread had already started can still land inside the statistics, even inside one
+    of their lines: that line is given back as it is and left out of the figures (when the parse
+    needs it, pymalloc_stats raises MemhoundError).
     """
     with _capture_lock:
         _flush_python_stderr()
@@ -360,26 +425,34 @@ def _is_stats_line(line: str) -> bool:
     )
 
 
-def split_foreign_lines(text: str) -> tuple[str, str]:
-    """Splits captured fd-2 text into the statistics and the lines something else wrote.
+_FREELIST_ANYWHERE = re.compile(
+    r"[ \t]*\d+ free [^\n]+? \* \d+ bytes each[ \t]*=[ \t]*[\d,]+[ \t]*\n?"
+)
 
-    The statistics start with the "Small block threshold" line (pymalloc, mimalloc) or, when
-    no allocator section is printed (PYTHONMALLOC=malloc), with the first free-list line.
-    Everything before that start, and every later line that is not of the statistics' shapes,
-    belongs to someone else.
+
+def split_foreign_lines(text: str) -> tuple[str, str]:
+    """Splits captured fd-2 text into the statistics and what something else wrote.
+
+    The interpreter writes the statistics in one piece (it holds the GIL throughout), so they
+    are one stretch of the text: from "Small block threshold" (pymalloc, mimalloc) or, when no
+    allocator section is printed (PYTHONMALLOC=malloc), from the first free-list line, to the
+    end of the last free-list line. What comes before and after it belongs to someone else (also
+    a part line: sys.stderr writes a print's text and its newline apart), and so does any line
+    inside it that is not of the statistics' shapes (C code writing without the GIL).
     """
-    lines = text.splitlines(keepends=True)
-    start = next(
-        (i for i, line in enumerate(lines) if _THRESHOLD.match(line.rstrip("\n"))),
-        next((i for i, line in enumerate(lines) if _FREELIST.match(line.rstrip("\n"))), None),
-    )
-    if start is None:
-        return "", text
+    start = text.find("Small block threshold = ")
+    if start < 0:
+        first = _FREELIST_ANYWHERE.search(text)
+        if first is None:
+            return "", text
+        start = first.start()
+    ends = [m.end() for m in _FREELIST_ANYWHERE.finditer(text, start)]
+    end = ends[-1] if ends else len(text)
     stats: list[str] = []
-    others = lines[:start]
-    for line in lines[start:]:
-        (stats if _is_stats_line(line.rstrip("\n")) else others).append(line)
-    return "".join(stats), "".join(others)
+    inside: list[str] = []
+    for line in text[start:end].splitlines(keepends=True):
+        (stats if _is_stats_line(line.rstrip("\n")) else inside).append(line)
+    return "".join(stats), text[:start] + "".join(inside) + text[end:]
 
 
 def _number(text: str) -> int:
@@ -393,10 +466,13 @@ def parse_debug_malloc_stats(
     when a pymalloc section is there but lacks the figures every version prints."""
     memory = memory or ProcessMemory(None, None)
     lines = [line.rstrip() for line in text.splitlines()]
-    freelists = tuple(
-        FreeList(m.group(2), int(m.group(1)), int(m.group(3)), _number(m.group(4)))
-        for m in map(_FREELIST.match, lines)
-        if m
+    freelists = (
+        tuple(
+            FreeList(m.group(2), int(m.group(1)), int(m.group(3)), _number(m.group(4)))
+            for m in map(_FREELIST.match, lines)
+            if m
+        )
+        or None
     )
     threshold = next((m for m in map(_THRESHOLD.match, lines) if m), None)
     mimalloc = {
@@ -422,7 +498,7 @@ def parse_debug_malloc_stats(
 def _parse_pymalloc(
     lines: list[str],
     threshold: int,
-    freelists: tuple[FreeList, ...],
+    freelists: tuple[FreeList, ...] | None,
     debug_hooks: bool,
     memory: ProcessMemory,
 ) -> PymallocStats:
