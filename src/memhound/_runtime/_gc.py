@@ -270,7 +270,9 @@ class GcStats:
             )
         lines = [head]
         if self.frozen:
-            lines.append(f"  {self.frozen:,} objects frozen (gc.freeze), never collected")
+            lines.append(
+                f"  {self.frozen:,} objects in the permanent generation (gc.freeze): never collected"
+            )
         lines.append(
             f"  {'gen':>3} {'collections':>11} {'collected':>10} {'uncollectable':>13} "
             f"{'threshold':>9} {'count':>6}"
@@ -281,11 +283,13 @@ class GcStats:
                 f"  {g.generation:>3} {g.collections:>11,} {g.collected:>10,} "
                 f"{g.uncollectable:>13,} {g.threshold:>9,} {g.count:>6,}"
             )
-            if g.pauses is not None:
+            if g.pauses is not None and g.pauses.count:
                 row += (
                     f" {format_seconds(g.pauses.total_s):>11} {format_seconds(g.pauses.max_s):>9}"
                     f" {format_seconds(g.pauses.median_s):>9}"
                 )
+            elif g.pauses is not None:
+                row += f" {'-':>11} {'-':>9} {'-':>9}"
             lines.append(row)
         for g in self.generations:
             if g.pauses is not None and g.pauses.count:
