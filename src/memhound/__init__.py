@@ -43,11 +43,14 @@ _LAZY_EXPORTS = {
     "asizesof": "memhound._asizeof",
     "asized": "memhound._asizeof",
     "Asized": "memhound._asizeof",
+    "gc_stats": "memhound._runtime._gc",
+    "gc_watch": "memhound._runtime._gc",
+    "pymalloc_stats": "memhound._runtime._pymalloc",
 }
 
 __all__ = [
-    "Asized",
     "IMMORTAL",
+    "Asized",
     "CaptureError",
     "LeakError",
     "LeakReport",
@@ -66,8 +69,11 @@ __all__ = [
     "assert_no_leaks",
     "check_leaks",
     "explain",
+    "gc_stats",
+    "gc_watch",
     "graph",
     "load_snapshot",
+    "pymalloc_stats",
     "read_capture",
     "refcount",
     "referrers",

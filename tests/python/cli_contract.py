@@ -1,8 +1,10 @@
 """What the tests hold the command line to: how they run `memhound`, and the JSON keys of
-`memhound leaks --json` (docs/leaks-json.md), pinned as literals so that any drift fails."""
+`memhound leaks --json` (docs/leaks-json.md) and `memhound runtime --json`, pinned as literals so
+that any drift fails."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +34,60 @@ LEAK_KEYS = {
     "holder_module",
 }
 
+RUNTIME_KEYS = {"program", "exit_code", "gc", "pymalloc"}
+
+RUNTIME_GC_KEYS = {
+    "scope",
+    "duration_s",
+    "enabled",
+    "debug_flags",
+    "frozen",
+    "collections",
+    "collected",
+    "uncollectable",
+    "pause_total_s",
+    "pause_share",
+    "callback_failures",
+    "generations",
+    "garbage",
+}
+
+RUNTIME_PYMALLOC_KEYS = {
+    "allocator",
+    "debug_hooks",
+    "memory",
+    "small_block_threshold",
+    "arenas",
+    "pool_size",
+    "size_classes",
+    "allocated_bytes",
+    "available_bytes",
+    "unused_pools",
+    "unused_pool_bytes",
+    "pool_header_bytes",
+    "quantization_bytes",
+    "arena_alignment_bytes",
+    "arena_map_bytes",
+    "freelists",
+    "mimalloc",
+    "python",
+    "in_use",
+    "held_bytes",
+    "used_pools",
+    "overhead_bytes",
+    "fragmentation",
+    "freelist_bytes",
+}
+
 
 def run_memhound(
-    *args: str, cwd: str | Path | None = None, timeout: float = 120
+    *args: str,
+    cwd: str | Path | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m memhound ARGS` in a subprocess, its output captured as text."""
+    """`python -m memhound ARGS` in a subprocess, its output captured as text (`env`: variables
+    added to this process's environment)."""
     return subprocess.run(
         [sys.executable, "-m", "memhound", *args],
         capture_output=True,
@@ -44,4 +95,5 @@ def run_memhound(
         timeout=timeout,
         check=False,
         cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
     )

@@ -101,7 +101,7 @@ def test_run_help_shows_the_options_and_exits_0() -> None:
 def test_overview_help_lists_every_command() -> None:
     result = run_memhound("--help")
     assert result.returncode == 0
-    for command in ("run", "report", "stats", "heap", "leaks", "unittest"):
+    for command in ("run", "report", "stats", "heap", "leaks", "runtime", "unittest"):
         assert f"    {command} " in result.stdout
 
 

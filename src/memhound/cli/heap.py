@@ -61,7 +61,7 @@ def main(words: Sequence[str]) -> int:
 def run(program: _program.Program, as_json: bool, rows: int) -> int:
     reports: list[dict[str, Any]] = []
     code = run_program(
-        program, around=_report_at_end(lambda: reports.append(heap_report(snapshot(), rows)))
+        program, around=report_at_end(lambda: reports.append(heap_report(snapshot(), rows)))
     )
     if not reports:
         raise UsageError("the program ended before its code ran; no snapshot was taken")
@@ -70,7 +70,10 @@ def run(program: _program.Program, as_json: bool, rows: int) -> int:
     return code
 
 
-def _report_at_end(report: Callable[[], None]) -> Callable[[Callable[[], None]], None]:
+def report_at_end(report: Callable[[], None]) -> Callable[[Callable[[], None]], None]:
+    """An `around` for run_program that calls `report` when the program's own code has finished
+    (also by an exception or sys.exit), while its namespace is alive (`memhound runtime` too)."""
+
     def around(body: Callable[[], None]) -> None:
         with _program_end_hook(report):
             body()
