@@ -14,4 +14,5 @@ NB_MODULE(_core, m) {
     memhound::bindings::bindAnalysis(m);
     memhound::bindings::bindHeap(m);
     memhound::bindings::bindGraph(m);
+    memhound::bindings::bindObjects(m);
 }
