@@ -67,13 +67,11 @@ void bindObjects(nb::module_& m) {
     o.def(
         "live_entry",
         [](std::uintptr_t address) -> nb::object {
-            objects::GroupId group;
-            double created;
-            std::uint32_t size, stack;
-            if (!objects::liveEntry(address, &group, &created, &size, &stack)) return nb::none();
-            return nb::make_tuple(group, created, size, stack);
+            objects::LiveEntry e;
+            if (!objects::liveEntry(address, &e)) return nb::none();
+            return nb::make_tuple(e.group, e.created, e.size, e.stack, e.adopted);
         },
-        nb::arg("address"));
+        nb::arg("address"), "(group, created, size, stack, adopted) of a tracked live instance, or None.");
     o.def("stack", &objects::stackFrames, nb::arg("stack"), "((file, line, function), ...) innermost first.");
     o.def("now", &objects::nowSeconds, "time.monotonic() as the tracker's events give it.");
     o.def("clock_resolution", &objects::clockResolution, "The resolution of the events' times, in seconds.");

@@ -30,10 +30,19 @@ _LAZY_EXPORTS = {
     "explain": "memhound._explain",
     "read_capture": "memhound._capture",
     "Window": "memhound._capture",
+    "ClassTracker": "memhound._class_tracker",
+    "ClassStats": "memhound._class_tracker",
+    "ClassSnapshot": "memhound._class_tracker",
+    "InstanceLife": "memhound._class_tracker",
+    "load_class_stats": "memhound._class_tracker",
 }
 
 __all__ = [
     "CaptureError",
+    "ClassSnapshot",
+    "ClassStats",
+    "ClassTracker",
+    "InstanceLife",
     "LeakError",
     "LeakReport",
     "MemhoundError",
@@ -45,6 +54,7 @@ __all__ = [
     "assert_no_leaks",
     "check_leaks",
     "explain",
+    "load_class_stats",
     "load_snapshot",
     "read_capture",
     "snapshot",

@@ -445,8 +445,9 @@ std::vector<LifeRow> livesOf(const std::vector<GroupId>& groups) {
 
 SnapshotResult snapshotGroups(const std::vector<GroupId>& groups) {
     State& s = state();
-    // An entry is read only after the collector's lists show an object of its type at its
-    // address: an instance whose class was reassigned may have been freed unseen.
+    // An entry is read only after the collector's lists show an object of a hooked type at its
+    // address: an instance freed without its tp_free (a C base's dealloc that frees directly)
+    // must not be read.
     PyInterpreterState* interp = PyInterpreterState_Get();
     s.live.forEach([](std::uintptr_t, LiveValue& v) { v.seen = false; });
     if (!compat::gcIsCollecting(interp)) {
@@ -457,11 +458,12 @@ SnapshotResult snapshotGroups(const std::vector<GroupId>& groups) {
             if (type != lastType) {
                 auto it = s.types.find(type);
                 lastType = type;
-                lastTracked = it != s.types.end() && it->second.live > 0;
+                lastTracked = it != s.types.end();
             }
             if (!lastTracked) return;
+            // Of any hooked type: __class__ may have moved it between tracked classes.
             LiveValue* v = s.live.find(reinterpret_cast<std::uintptr_t>(obj));
-            if (v != nullptr && v->type == type) v->seen = true;
+            if (v != nullptr) v->seen = true;
         });
     }
     SnapshotResult result;
@@ -475,9 +477,10 @@ SnapshotResult snapshotGroups(const std::vector<GroupId>& groups) {
         if (v.seen) {
             auto* obj = reinterpret_cast<PyObject*>(address);
             std::uint64_t shallow = 0;
-            if (heap::nativeShallowSize(obj, table.infoOf(v.type), shallow)) size = shallow;
+            PyTypeObject* type = Py_TYPE(obj);
+            if (heap::nativeShallowSize(obj, table.infoOf(type), shallow)) size = shallow;
 #if PY_VERSION_HEX >= 0x030D0000
-            if (PyType_HasFeature(v.type, Py_TPFLAGS_INLINE_VALUES)) size += _PyInlineValuesSize(v.type);
+            if (PyType_HasFeature(type, Py_TPFLAGS_INLINE_VALUES)) size += _PyInlineValuesSize(type);
 #endif
             size += attributeStorage(obj);
         } else {
@@ -493,14 +496,11 @@ SnapshotResult snapshotGroups(const std::vector<GroupId>& groups) {
     return result;
 }
 
-bool liveEntry(std::uintptr_t address, GroupId* group, double* created, std::uint32_t* size, std::uint32_t* stack) {
+bool liveEntry(std::uintptr_t address, LiveEntry* entry) {
     State& s = state();
     LiveValue* v = s.live.find(address);
     if (v == nullptr) return false;
-    *group = v->group;
-    *created = secondsOfTick(v->tick);
-    *size = v->size;
-    *stack = v->stack;
+    *entry = LiveEntry{v->group, secondsOfTick(v->tick), v->size, v->stack, v->adopted};
     return true;
 }
 

@@ -90,8 +90,15 @@ std::vector<LifeRow> livesOf(const std::vector<GroupId>& groups);
 // Checks every live instance of the groups against the collector's lists and sizes those found
 // there: the instance plus its attribute storage (dict or inline values).
 SnapshotResult snapshotGroups(const std::vector<GroupId>& groups);
-// The live entry of an address: (group, created at, size, stack) when tracked.
-bool liveEntry(std::uintptr_t address, GroupId* group, double* created, std::uint32_t* size, std::uint32_t* stack);
+struct LiveEntry {
+    GroupId group;
+    double created;
+    std::uint32_t size;
+    std::uint32_t stack;
+    bool adopted;
+};
+// The live entry of an address, when tracked.
+bool liveEntry(std::uintptr_t address, LiveEntry* entry);
 // The frames of a recorded stack, innermost first.
 std::vector<FrameRow> stackFrames(std::uint32_t stack);
 double nowSeconds();
