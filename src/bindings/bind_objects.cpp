@@ -72,6 +72,14 @@ void bindObjects(nb::module_& m) {
             return nb::make_tuple(e.group, e.created, e.size, e.stack, e.adopted);
         },
         nb::arg("address"), "(group, created, size, stack, adopted) of a tracked live instance, or None.");
+    o.def(
+        "live_objects",
+        [](const std::vector<objects::GroupId>& groups) {
+            nb::list out;
+            for (PyObject* obj : objects::liveObjects(groups)) out.append(nb::borrow(obj));
+            return out;
+        },
+        nb::arg("groups"), "The live tracked instances of the groups (new references, for the caller).");
     o.def("stack", &objects::stackFrames, nb::arg("stack"), "((file, line, function), ...) innermost first.");
     o.def("now", &objects::nowSeconds, "time.monotonic() as the tracker's events give it.");
     o.def("clock_resolution", &objects::clockResolution, "The resolution of the events' times, in seconds.");

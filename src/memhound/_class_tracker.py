@@ -73,6 +73,9 @@ class InstanceLife:
     def lifetime(self) -> float | None:
         return None if self.ended is None else self.ended - self.created
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def __str__(self) -> str:
         start = "tracked" if self.adopted else "created"
         text = f"{self.name} id={self.id:#x} size={self.size} B: {start} at {self.created:.3f}"
@@ -521,6 +524,20 @@ class ClassTracker:
                 return None
             ended = [life for life in self._lives(list(self._groups)) if life.id == address]
             return max(ended, key=lambda life: life.created) if ended else None
+
+    def instances(self, cls: type | str) -> list[Any]:
+        """The live tracked instances of a class (or track_object name), for a debugging session:
+        the list holds them until you drop it. Found through the collector's lists."""
+        with self._lock:
+            if isinstance(cls, str):
+                ids = [g.id for g in self._groups.values() if g.name == cls]
+            else:
+                _check_class(cls, "instances")
+                group = self._by_class.get(cls)
+                ids = [group.id] if group is not None else []
+            if not ids:
+                raise UsageError(f"{_short(cls)} is not tracked by this ClassTracker")
+            return _objects.live_objects(ids)
 
     def __repr__(self) -> str:
         with self._lock:

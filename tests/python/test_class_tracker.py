@@ -532,3 +532,16 @@ def test_pdb_friendly_text(tracker) -> None:
     assert text.startswith(f"plain id={id(obj):#x}") and "alive" in text
     assert f"{HERE}:" in text
     assert inspect.isfunction(memhound.load_class_stats)
+
+
+def test_instances_returns_the_live_ones_for_a_debugger(tracker) -> None:
+    tracker.track_class(Plain, name="plain")
+    kept = [Plain(i) for i in range(3)]
+    Plain(99)
+    found = tracker.instances(Plain)
+    assert sorted(map(id, found)) == sorted(map(id, kept))
+    assert sorted(map(id, tracker.instances("plain"))) == sorted(map(id, kept))
+    del found
+    with pytest.raises(memhound.UsageError, match="not tracked"):
+        tracker.instances(Slotted)
+    assert repr(tracker.lifetime(kept[0])) == str(tracker.lifetime(kept[0]))

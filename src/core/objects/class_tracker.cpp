@@ -496,6 +496,27 @@ SnapshotResult snapshotGroups(const std::vector<GroupId>& groups) {
     return result;
 }
 
+std::vector<PyObject*> liveObjects(const std::vector<GroupId>& groups) {
+    State& s = state();
+    std::unordered_set<GroupId> wanted(groups.begin(), groups.end());
+    std::vector<PyObject*> found;
+    PyInterpreterState* interp = PyInterpreterState_Get();
+    if (compat::gcIsCollecting(interp)) return found;
+    PyTypeObject* lastType = nullptr;
+    bool lastTracked = false;
+    compat::forEachTracked(interp, [&](PyObject* obj) {
+        PyTypeObject* type = Py_TYPE(obj);
+        if (type != lastType) {
+            lastType = type;
+            lastTracked = s.types.find(type) != s.types.end();
+        }
+        if (!lastTracked) return;
+        LiveValue* v = s.live.find(reinterpret_cast<std::uintptr_t>(obj));
+        if (v != nullptr && wanted.count(v->group) != 0) found.push_back(obj);
+    });
+    return found;
+}
+
 bool liveEntry(std::uintptr_t address, LiveEntry* entry) {
     State& s = state();
     LiveValue* v = s.live.find(address);

@@ -97,6 +97,9 @@ struct LiveEntry {
     std::uint32_t stack;
     bool adopted;
 };
+// The live instances of the groups found in the collector's lists (borrowed: the caller takes
+// references before any Python code runs). Empty while the collector runs.
+std::vector<PyObject*> liveObjects(const std::vector<GroupId>& groups);
 // The live entry of an address, when tracked.
 bool liveEntry(std::uintptr_t address, LiveEntry* entry);
 // The frames of a recorded stack, innermost first.
