@@ -7,5 +7,6 @@ void bindRecord(nanobind::module_& m);
 void bindAnalysis(nanobind::module_& m);
 void bindHeap(nanobind::module_& m);
 void bindGraph(nanobind::module_& m);
+void bindSizes(nanobind::module_& m);
 void bindObjects(nanobind::module_& m);
 }  // namespace memhound::bindings

@@ -14,5 +14,6 @@ NB_MODULE(_core, m) {
     memhound::bindings::bindAnalysis(m);
     memhound::bindings::bindHeap(m);
     memhound::bindings::bindGraph(m);
+    memhound::bindings::bindSizes(m);
     memhound::bindings::bindObjects(m);
 }

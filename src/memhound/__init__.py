@@ -30,6 +30,10 @@ _LAZY_EXPORTS = {
     "explain": "memhound._explain",
     "read_capture": "memhound._capture",
     "Window": "memhound._capture",
+    "asizeof": "memhound._asizeof",
+    "asizesof": "memhound._asizeof",
+    "asized": "memhound._asizeof",
+    "Asized": "memhound._asizeof",
     "ClassTracker": "memhound._class_tracker",
     "ClassStats": "memhound._class_tracker",
     "ClassSnapshot": "memhound._class_tracker",
@@ -38,6 +42,7 @@ _LAZY_EXPORTS = {
 }
 
 __all__ = [
+    "Asized",
     "CaptureError",
     "ClassSnapshot",
     "ClassStats",
@@ -51,6 +56,9 @@ __all__ = [
     "UsageError",
     "Window",
     "__version__",
+    "asized",
+    "asizeof",
+    "asizesof",
     "assert_no_leaks",
     "check_leaks",
     "explain",

@@ -103,10 +103,11 @@ class ClassSummary:
 
 @dataclass(frozen=True)
 class ClassSnapshot:
-    """The tracked classes at one moment. Sizes are each live instance's own size plus its
-    attribute storage (its __dict__ or inline values), read in place. `instances` lists the live
-    instances of classes tracked with trace=True. `unverified` counts instances sized from their
-    creation record instead (taken while the collector ran, or found missing from its lists)."""
+    """The tracked classes at one moment. Sizes are memhound.asizesof's over the live instances
+    in creation order: each instance with what it references, data shared by several counted in
+    the first (classes, modules and code are not counted). `instances` lists the live instances of
+    classes tracked with trace=True. `unverified` counts instances sized from their creation
+    record instead (taken while the collector ran, or not found in its lists)."""
 
     time: float
     description: str

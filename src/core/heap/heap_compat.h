@@ -20,6 +20,7 @@
 #include <internal/pycore_setobject.h>  // _PySet_NextEntry left the public headers
 #endif
 
+#include <algorithm>
 #include <string>
 
 namespace memhound::heap::compat {
@@ -129,6 +130,30 @@ inline PyDictKeysObject* sharedKeys(PyTypeObject* type) {
 inline Py_ssize_t sharedKeyCount(PyDictKeysObject* keys) { return keys->dk_nentries; }
 inline PyObject* sharedKey(PyDictKeysObject* keys, Py_ssize_t i) {
     return DK_UNICODE_ENTRIES(keys)[i].me_key;
+}
+
+// Bytes of an instance's attribute values kept outside a dict, which sys.getsizeof leaves out: on
+// 3.13 the values embedded at the end of every instance of the type; on 3.11 and 3.12 a separate
+// array while the values are in use, with the capacity the type's shared keys had when it was made
+// (each new instance lowers it, down to one spare slot). The array's prefix (a byte per slot plus
+// two, rounded up to a pointer) ends with its own length, which bounds that capacity to 8 values:
+// the closest to the keys' capacity now is taken (exact once a type has a few dozen instances).
+inline std::uint64_t inlineValuesBytes(PyObject* obj) {
+#if PY_VERSION_HEX >= 0x030D0000
+    PyTypeObject* type = Py_TYPE(obj);
+    if (!PyType_HasFeature(type, Py_TPFLAGS_INLINE_VALUES) || sharedKeys(type) == nullptr) return 0;
+    return _PyInlineValuesSize(type);
+#else
+    PyDictKeysObject* keys = sharedKeys(Py_TYPE(obj));
+    PyDictValues* values = hasManagedDict(Py_TYPE(obj)) && keys ? managedValues(obj) : nullptr;
+    if (values == nullptr) return 0;
+    constexpr std::int64_t kWord = sizeof(PyObject*);
+    auto slots = static_cast<std::int64_t>(keys->dk_nentries + keys->dk_usable);
+    std::int64_t prefix = reinterpret_cast<const std::uint8_t*>(values)[-1];
+    if (prefix >= kWord && prefix % kWord == 0) slots = std::clamp(slots, prefix - kWord - 1, prefix - 2);
+    std::int64_t rounded = (slots + 2 + kWord - 1) / kWord * kWord;
+    return static_cast<std::uint64_t>(rounded + slots * kWord);
+#endif
 }
 
 // The instance dict slot of a type with tp_dictoffset (not a managed dict), without creating it.

@@ -60,6 +60,16 @@ std::uint64_t strSize(PyObject* obj, PyCFunction fallback) {
     return size != 0 ? size : callCMethod(obj, fallback);
 }
 
+PyObject* bufferBaseDescriptor(PyTypeObject* type) {
+    if (type->tp_traverse != nullptr || type->tp_as_buffer == nullptr) return nullptr;
+    PyObject* name = PyUnicode_InternFromString("base");
+    PyObject* descr = name ? _PyType_Lookup(type, name) : nullptr;
+    Py_XDECREF(name);
+    PyErr_Clear();
+    bool native = descr && (Py_IS_TYPE(descr, &PyGetSetDescr_Type) || Py_IS_TYPE(descr, &PyMemberDescr_Type));
+    return native ? descr : nullptr;
+}
+
 }  // namespace
 
 const TypeInfo& TypeTable::infoOfUncached(PyTypeObject* type, CacheEntry& cached) {
@@ -76,6 +86,15 @@ TypeInfo TypeTable::describe(PyTypeObject* type) {
     info.preheader = static_cast<std::uint8_t>(compat::preheaderSize(type));
     PyObject* method = _PyType_Lookup(type, &_Py_ID(__sizeof__));
     info.rule = ruleFor(type, method, info.method);
+    auto* asObject = reinterpret_cast<PyObject*>(type);
+    if (PyType_IsSubtype(type, &PyType_Type) || PyType_IsSubtype(type, &PyModule_Type)) {
+        info.role = Role::Structure;
+    } else if (asObject == reinterpret_cast<PyObject*>(&PyCode_Type)) {
+        info.role = Role::Code;
+    } else if (asObject == reinterpret_cast<PyObject*>(&PyFunction_Type)) {
+        info.role = Role::Function;
+    }
+    info.baseDescriptor = bufferBaseDescriptor(type);
     if (info.rule == SizeRule::AsciiStr) {
         info.method = reinterpret_cast<PyMethodDescrObject*>(method)->d_method->ml_meth;
     }

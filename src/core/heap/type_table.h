@@ -24,12 +24,20 @@ enum class SizeRule : std::uint8_t {
     PythonMethod,   // anything else: called through Python after the walk
 };
 
+// What an instance is to asizeof: data, or program structure it does not count by default.
+enum class Role : std::uint8_t { Data, Structure, Code, Function };
+
 struct TypeInfo {
     PyTypeObject* type = nullptr;
     TypeId id;
     std::uint8_t preheader = 0;
     SizeRule rule = SizeRule::ObjectDefault;
     PyCFunction method = nullptr;  // for SizeRule::CMethod
+    Role role = Role::Data;        // classes and modules are Structure
+    // numpy's arrays (and types modelled on them) have no tp_traverse, so a view's reference to
+    // the array owning its data shows only as `base`: the type's own C descriptor of it, or null.
+    PyObject* baseDescriptor = nullptr;
+    bool hasReferences() const { return type->tp_traverse != nullptr || baseDescriptor != nullptr; }
 };
 
 class TypeTable {

@@ -7,6 +7,7 @@
 #include "core/common/error.h"
 #include "core/graph/object_graph.h"
 #include "core/heap/gc_header_ids.h"
+#include "core/heap/gc_pause.h"
 #include "core/heap/object_index.h"
 #include "core/heap/type_table.h"
 
@@ -23,20 +24,6 @@ constexpr std::uint32_t kExcluded = 0xfffffffeu;
 
 // GC objects traversed before their references are linked (see followReferences).
 constexpr std::size_t kBatch = 32;
-
-// Keeps the collector from running while we hold borrowed pointers; restores its state after.
-class GcPause {
-public:
-    GcPause() : m_wasEnabled(PyGC_Disable() != 0) {}
-    ~GcPause() {
-        if (m_wasEnabled) PyGC_Enable();
-    }
-    GcPause(const GcPause&) = delete;
-    GcPause& operator=(const GcPause&) = delete;
-
-private:
-    bool m_wasEnabled;
-};
 
 // How many times each address occurs among some references, asked for every new node: a
 // 4096-bit filter answers most questions with one load.

@@ -9,7 +9,7 @@
 #include <unordered_set>
 
 #include "core/common/error.h"
-#include "core/heap/type_table.h"
+#include "core/heap/sizer.h"
 #include "core/objects/address_table.h"
 #include "core/objects/lifetime_log.h"
 #include "core/objects/tick_clock.h"
@@ -299,30 +299,6 @@ void restoreType(PyTypeObject* type, HookedType& hooked) {
     PyType_Modified(type);
 }
 
-std::uint64_t dictSize(PyObject* dict) {
-    if (dict == nullptr || !PyDict_Check(dict)) return 0;
-    return static_cast<std::uint64_t>(_PyDict_SizeOf(reinterpret_cast<PyDictObject*>(dict))) + sizeof(PyGC_Head);
-}
-
-// The bytes of an instance's attribute storage outside its own allocation: its __dict__ when one
-// exists (never created here), or the separate values array of 3.11 and 3.12.
-std::uint64_t attributeStorage(PyObject* obj) {
-    PyTypeObject* type = Py_TYPE(obj);
-    if (compat::hasManagedDict(type)) {
-        if (PyObject* dict = compat::managedDict(obj)) return dictSize(dict);
-#if PY_VERSION_HEX < 0x030D0000
-        if (compat::managedValues(obj) != nullptr) {
-            PyDictKeysObject* keys = compat::sharedKeys(type);
-            std::uint64_t slots = static_cast<std::uint64_t>(keys->dk_nentries + keys->dk_usable);
-            return (slots + 1) * sizeof(PyObject*) + ((slots + 2 + 7) / 8) * 8;
-        }
-#endif
-        return 0;
-    }
-    PyObject** slot = compat::dictSlot(obj);
-    return slot != nullptr ? dictSize(*slot) : 0;
-}
-
 }  // namespace
 
 GroupId addGroup(bool trace) {
@@ -466,33 +442,52 @@ SnapshotResult snapshotGroups(const std::vector<GroupId>& groups) {
             if (v != nullptr) v->seen = true;
         });
     }
-    SnapshotResult result;
+    // The instances in creation order, copied out: sizing may run a __sizeof__ written in Python,
+    // which may create or free tracked instances (and so move the table's entries).
+    struct Entry {
+        std::uint64_t tick;
+        PyObject* obj;
+        std::uint64_t size;
+        std::uint32_t stack;
+        GroupId group;
+        bool seen;
+    };
     std::unordered_map<GroupId, std::pair<std::uint64_t, std::uint64_t>> totals;
     for (GroupId group : groups) totals[group] = {0, 0};
-    heap::TypeTable table;
-    s.live.forEach([&](std::uintptr_t address, LiveValue& v) {
-        auto total = totals.find(v.group);
-        if (total == totals.end()) return;
-        std::uint64_t size = v.size;
-        if (v.seen) {
-            auto* obj = reinterpret_cast<PyObject*>(address);
-            std::uint64_t shallow = 0;
-            PyTypeObject* type = Py_TYPE(obj);
-            if (heap::nativeShallowSize(obj, table.infoOf(type), shallow)) size = shallow;
-#if PY_VERSION_HEX >= 0x030D0000
-            if (PyType_HasFeature(type, Py_TPFLAGS_INLINE_VALUES)) size += _PyInlineValuesSize(type);
-#endif
-            size += attributeStorage(obj);
-        } else {
-            ++result.unverified;
-        }
-        ++total->second.first;
-        total->second.second += size;
-        if (s.groups[v.group].trace) {
-            result.instances.emplace_back(v.group, address, size, secondsOfTick(v.tick), v.stack);
-        }
+    std::vector<Entry> entries;
+    s.live.forEach([&](std::uintptr_t address, const LiveValue& v) {
+        if (totals.count(v.group) == 0) return;
+        entries.push_back({v.tick, reinterpret_cast<PyObject*>(address), v.size, v.stack, v.group, v.seen});
     });
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.tick < b.tick; });
+    // Sizes as memhound.asizesof gives them over the live instances in creation order: each
+    // instance with what it references, data shared by several counted in the first. The found
+    // instances are held meanwhile, and released after: one that died meanwhile is freed then.
+    for (const Entry& e : entries) {
+        if (e.seen) Py_INCREF(e.obj);
+    }
+    SnapshotResult result;
+    {
+        heap::ObjectSizer sizer(heap::SizerOptions{});
+        for (Entry& e : entries) {
+            if (e.seen) {
+                e.size = sizer.add(e.obj);
+            } else {
+                ++result.unverified;
+            }
+            auto& total = totals[e.group];
+            ++total.first;
+            total.second += e.size;
+            if (s.groups[e.group].trace) {
+                result.instances.emplace_back(e.group, reinterpret_cast<std::uintptr_t>(e.obj), e.size, secondsOfTick(e.tick),
+                                              e.stack);
+            }
+        }
+    }
     for (GroupId group : groups) result.groups.emplace_back(group, totals[group].first, totals[group].second);
+    for (const Entry& e : entries) {
+        if (e.seen) Py_DECREF(e.obj);
+    }
     return result;
 }
 

@@ -88,7 +88,7 @@ GroupCounts countsOf(GroupId group);
 // Every recorded life of the given groups: the ended ones in the order they ended, then the live.
 std::vector<LifeRow> livesOf(const std::vector<GroupId>& groups);
 // Checks every live instance of the groups against the collector's lists and sizes those found
-// there: the instance plus its attribute storage (dict or inline values).
+// there as memhound.asizesof does, in creation order (shared data counted in the first).
 SnapshotResult snapshotGroups(const std::vector<GroupId>& groups);
 struct LiveEntry {
     GroupId group;
