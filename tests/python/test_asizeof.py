@@ -114,7 +114,9 @@ def test_an_instance_counts_the_attribute_values_it_keeps_outside_a_dict() -> No
     finally:
         tracemalloc.stop()
         gc.enable()
-    assert memhound.asizeof(instances[0], limit=0, align=1) == pytest.approx(allocated / 5000, abs=1)
+    assert memhound.asizeof(instances[0], limit=0, align=1) == pytest.approx(
+        allocated / 5000, abs=1
+    )
     assert memhound.asizeof(instances[0], limit=0) > sys.getsizeof(instances[0])
     assert warm
 

@@ -100,6 +100,21 @@ def test_plain_class_counts_are_exact(tracker) -> None:
     assert tracker.create_snapshot().classes[name_of(Plain)].live == 0
 
 
+def test_snapshot_sizes_are_asizesof_sizes(tracker) -> None:
+    tracker.track_class(Plain, name="plain")
+    tracker.track_class(Mapping, name="map", trace=True)
+    shared = list(range(100))
+    kept = [Plain(i) for i in range(20)]
+    for obj in kept:
+        obj.shared = shared  # counted once, in the first instance that reaches it
+    mapping = Mapping(payload="x" * 1000)
+    snap = tracker.create_snapshot()
+    assert snap.classes["plain"].total_size == memhound.asizeof(*kept)
+    assert snap.classes["map"].total_size == memhound.asizeof(mapping)
+    [instance] = snap.instances
+    assert instance.id == id(mapping) and instance.size == memhound.asizeof(mapping)
+
+
 def test_slots_without_weakref(tracker) -> None:
     assert not hasattr(Slotted(1), "__weakref__")
     tracker.track_class(Slotted)

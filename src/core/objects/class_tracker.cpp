@@ -459,7 +459,9 @@ SnapshotResult snapshotGroups(const std::vector<GroupId>& groups) {
         if (totals.count(v.group) == 0) return;
         entries.push_back({v.tick, reinterpret_cast<PyObject*>(address), v.size, v.stack, v.group, v.seen});
     });
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.tick < b.tick; });
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+        return a.tick != b.tick ? a.tick < b.tick : a.obj < b.obj;  // one clock tick holds many: a fixed order
+    });
     // Sizes as memhound.asizesof gives them over the live instances in creation order: each
     // instance with what it references, data shared by several counted in the first. The found
     // instances are held meanwhile, and released after: one that died meanwhile is freed then.
