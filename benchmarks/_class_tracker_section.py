@@ -1,8 +1,9 @@
 """The ClassTracker section: a create-and-drop loop plain, under memhound.ClassTracker and under
-pympler.classtracker, in a subprocess (benchmarks/_class_tracker.py)."""
+pympler.classtracker, each run in its own process (benchmarks/_class_tracker.py)."""
 
 from __future__ import annotations
 
+import platform
 import statistics
 import sys
 
@@ -15,34 +16,83 @@ from _tools import BENCH_DIR
 TITLE = "ClassTracker"
 WORKER = BENCH_DIR / "_class_tracker.py"
 PLAIN, CANDIDATE, BASELINE = "plain", "memhound.ClassTracker", "pympler.classtracker"
+MODES = {PLAIN: "plain", CANDIDATE: "memhound", BASELINE: "pympler"}
+ROUNDS = 5
 RATIO_BAR = 1.2
 BAR_TEXT = f"<= {RATIO_BAR:g}x of the plain loop"
+
+
+def measure(iterations: int, pympler_iterations: int, timeout_s: float) -> dict:
+    """ROUNDS rounds of (plain, memhound) processes, then pympler once: {"iterations", "rounds",
+    "python", "exact", "tools": {name: {"runs", "seconds", "iterations", "ratios"?} | {"error"}}}."""
+    runs: dict[str, list[float]] = {PLAIN: [], CANDIDATE: []}
+    errors: dict[str, str] = {}
+    exact = True
+    for _ in range(ROUNDS):
+        for name in (PLAIN, CANDIDATE):
+            if name in errors:
+                continue
+            result = _run(MODES[name], iterations, timeout_s)
+            if "error" in result:
+                errors[name] = result["error"]
+                continue
+            runs[name].append(result["seconds"])
+            exact = exact and result.get("exact", True)
+    tools: dict[str, dict] = {}
+    for name in (PLAIN, CANDIDATE):
+        if name in errors:
+            tools[name] = {"error": errors[name]}
+        else:
+            tools[name] = {
+                "runs": runs[name],
+                "seconds": statistics.median(runs[name]),
+                "iterations": iterations,
+            }
+    if "error" not in tools[PLAIN] and "error" not in tools[CANDIDATE]:
+        tools[CANDIDATE]["ratios"] = [
+            t / p for t, p in zip(runs[CANDIDATE], runs[PLAIN], strict=True)
+        ]
+    baseline = _run(MODES[BASELINE], pympler_iterations, timeout_s)
+    tools[BASELINE] = (
+        {"error": baseline["error"]}
+        if "error" in baseline
+        else {
+            "runs": [baseline["seconds"]],
+            "seconds": baseline["seconds"],
+            "iterations": pympler_iterations,
+        }
+    )
+    return {
+        "iterations": iterations,
+        "rounds": ROUNDS,
+        "python": platform.python_version(),
+        "exact": exact,
+        "tools": tools,
+    }
+
+
+def _run(mode: str, iterations: int, timeout_s: float) -> dict:
+    run = run_json([sys.executable, str(WORKER), mode, str(iterations)], timeout_s)
+    if run.error is not None:
+        return {"error": run.error}
+    return run.data
 
 
 def class_tracker_section(
     iterations: int, pympler_iterations: int, timeout_s: float
 ) -> SectionReport:
-    run = run_json(
-        [sys.executable, str(WORKER), str(iterations), str(pympler_iterations)], timeout_s
-    )
-    if run.error is not None:
-        return SectionReport(
-            TITLE,
-            f"The ClassTracker benchmark did not run: {run.error}.",
-            [BarResult(f"ClassTracker ({CANDIDATE})", BAR_TEXT, run.error, Verdict.NOT_MEASURED)],
-        )
-    data = run.data
+    data = measure(iterations, pympler_iterations, timeout_s)
+    baseline_iterations = data["tools"][BASELINE].get("iterations", pympler_iterations)
     intro = (
         f"A loop that creates and drops {data['iterations']:,} instances of one small class "
-        f"(`Item(i)`, two attributes set in `__init__`), on CPython {data['python']}. Plain rounds "
-        f"and rounds with `memhound.ClassTracker` tracking the class alternate in one fresh "
-        f"process ({data['rounds']} of each; the loop's thread CPU time, `time.thread_time()`; median "
-        f"run; ratio = median of the per-round ratios). "
+        f"(`Item(i)`, two attributes set in `__init__`), on CPython {data['python']}. Each run is "
+        f"a fresh process that warms the loop up untracked, starts tracking, then times the loop "
+        f"by its thread CPU time (`time.thread_time()`); {data['rounds']} rounds alternate plain "
+        f"and `memhound.ClassTracker` runs (median run; ratio = median of the per-round ratios). "
         f"`pympler.classtracker` tracks the same class on the same loop once, over "
-        f"{data['tools'].get(BASELINE, {}).get('iterations', 0):,} iterations (about 60 us and a "
-        f"record object per instance: a million would take a minute and a gigabyte); its ratio "
-        f"compares time per iteration. memhound's counts were "
-        f"{'exact' if data.get('exact') else 'NOT exact'} (every instance created and destroyed)."
+        f"{baseline_iterations:,} iterations (about 10-60 us and a record object per instance: a "
+        f"million would take minutes and a gigabyte); its ratio compares time per iteration. "
+        f"memhound's counts were {'exact' if data['exact'] else 'NOT exact'} in every run."
     )
     return SectionReport(
         TITLE, intro + "\n\n" + class_tracker_table(data), [class_tracker_bar(data)]
@@ -56,8 +106,8 @@ def per_iteration(result: dict) -> float | None:
 
 
 def ratio_of(data: dict, name: str) -> float | None:
-    """The tool's slowdown against the plain loop: the median of the per-round ratios when the
-    worker measured them, else time per iteration against plain's."""
+    """The tool's slowdown against the plain loop: the median of the per-round ratios when
+    measured in rounds, else time per iteration against plain's."""
     result = data["tools"].get(name, {})
     if result.get("ratios"):
         return statistics.median(result["ratios"])
@@ -81,7 +131,7 @@ def class_tracker_table(data: dict) -> str:
                 format_ratio(ratio) if ratio else "-",
             ]
         )
-    return table(["loop", "iterations", "median time", "ns/iteration", "vs plain"], rows)
+    return table(["loop", "iterations", "median CPU time", "ns/iteration", "vs plain"], rows)
 
 
 def class_tracker_bar(data: dict) -> BarResult:

@@ -208,7 +208,7 @@ def _class_tracker_data(tracked_ratios: list[float], pympler_seconds: float | No
             else {"error": "not installed"}
         ),
     }
-    return {"iterations": 1000, "rounds": 3, "python": "3.11.7", "tools": tools, "exact": True}
+    return {"iterations": 1000, "rounds": 3, "python": "3.11.7", "exact": True, "tools": tools}
 
 
 def test_class_tracker_bar_is_the_median_per_round_ratio() -> None:
@@ -222,6 +222,18 @@ def test_class_tracker_bar_is_the_median_per_round_ratio() -> None:
     rows = class_tracker_table(_class_tracker_data([1.1, 1.2, 1.15], None)).splitlines()
     assert rows[2] == "| plain | 1,000 | 1.00 s | 1000000 | 1.00x |"
     assert rows[-1] == "| pympler.classtracker | not installed | - | - | - |"
+
+
+def test_class_tracker_worker_runs_each_mode(tmp_path: Path) -> None:
+    for mode in ("plain", "memhound", "pympler"):
+        output = tmp_path / f"{mode}.json"
+        worker = str(BENCH_DIR / "_class_tracker.py")
+        subprocess.run([sys.executable, worker, mode, "2000", str(output)], check=True, timeout=120)
+        data = json.loads(output.read_text())
+        assert data["mode"] == mode and data["iterations"] == 2000
+        assert data["seconds"] > 0
+        if mode == "memhound":
+            assert data["exact"] is True
 
 
 def test_asizeof_worker_reports_a_missing_pympler(tmp_path: Path) -> None:
