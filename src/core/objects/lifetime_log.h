@@ -29,6 +29,12 @@ public:
     static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
 
     std::size_t size() const { return m_count; }
+    // Bytes the records take (not counting the unused end of the last chunk).
+    std::size_t bytes() const {
+        std::size_t total = 0;
+        for (std::size_t c = 0; c + 1 < m_chunks.size(); ++c) total += m_used[c];
+        return m_chunks.empty() ? 0 : total + static_cast<std::size_t>(m_cursor - m_chunks.back().get());
+    }
 
     void push(const Lifetime& r) {
         if (static_cast<std::size_t>(m_limit - m_cursor) < kMaxRecord) [[unlikely]]
