@@ -52,7 +52,8 @@ class Frame:
 class InstanceLife:
     """The life of one tracked instance. `created` and `ended` are time.monotonic() seconds at
     the clock's resolution (ClassStats.clock_resolution); `end` is "alive", "destroyed" or "lost"
-    (freed unseen: its class was reassigned, found when its address was reused). An `adopted`
+    (freed without its class's tp_free, by a C base's deallocator: found when its address was
+    reused). An `adopted`
     instance was tracked from track_object() on, not from its creation. `trace` (innermost frame
     first) is recorded for classes tracked with trace=True."""
 

@@ -33,7 +33,7 @@ enum class EventKind : std::uint8_t { Created = 0, Destroyed = 1 };
 enum class EndKind : std::uint8_t {
     Destroyed = 0,
     // Ended unseen: its address was reused by a new tracked instance without its tp_free being
-    // called (its __class__ was reassigned to an untracked class); the end time is when found.
+    // called (a C base's deallocator that frees the memory itself); the end time is when found.
     Lost = 1,
     Alive = 2,
 };
@@ -71,8 +71,8 @@ void setLogging(GroupId group, bool enabled);
 // destruction of instances of groups with logging on; never receives the object itself.
 void setEventCallback(PyObject* callback);
 
-// Hooks the class (a heap type) and the given subclasses for group; throws common::Error when a
-// class is tracked by another group already.
+// Hooks the class (a heap type) for group (the caller hooks its subclasses the same way); throws
+// common::Error when the class is tracked by another group already.
 void trackClass(PyTypeObject* type, GroupId group);
 // Starts tracking one existing object (an instance of a heap type) under group; false when it is
 // tracked already.
