@@ -5,8 +5,9 @@ Usage: python3 benchmarks/run.py [--quick] [--write BENCHMARKS.md] [--repeat N]
                                  [--workloads a,b] [--tools a,b] [--sections a,b]
                                  [--version-section]
 Sections: tracing (overhead + capture bytes per event), heap (benchmarks/heap_bench.py),
-asizeof, class-tracker, leaks. Each section degrades to a row that says why when a tool or a memhound feature is
-missing. The markdown goes to --write (BENCHMARKS.md is generated, never edited by hand) or stdout.
+asizeof, summary (memhound.summary against Pympler and objgraph), class-tracker, leaks. Each
+section degrades to a row that says why when a tool or a memhound feature is missing. The
+markdown goes to --write (BENCHMARKS.md is generated, never edited by hand) or stdout.
 --version-section measures the tracing and heap sections on the running interpreter and writes
 them as that version's block ("## CPython 3.X: ...") of the --write file, keeping the rest; a full
 run keeps the other versions' blocks.
@@ -33,6 +34,8 @@ from _leaks_section import leaks_section
 from _machine import load_average, machine_facts
 from _markdown import BarResult, Verdict, bars_table, table
 from _section import SectionReport
+from _summary_section import TITLE as SUMMARY_TITLE
+from _summary_section import summary_section
 from _tools import BASELINE_TOOL, SAMPLE_BYTES, TOOL_NAMES, Tool, build_tools
 from _tracing import LIGHT_FACTOR, LIGHT_PASSES, available_workloads
 from _tracing_section import (
@@ -44,18 +47,20 @@ from _tracing_section import (
 from reading_bench import TITLE as READING_TITLE
 from real_suites import TITLE as SUITES_TITLE
 
-SECTIONS = ("tracing", "heap", "asizeof", "class-tracker", "leaks")
+SECTIONS = ("tracing", "heap", "asizeof", "summary", "class-tracker", "leaks")
 VERSION_SECTIONS = ("tracing", "heap")  # measured on each supported Python version
 VERSION_BLOCK_PREFIX = "## CPython 3."
 SECTION_TITLES = {
     "tracing": (OVERHEAD_TITLE, CAPTURE_TITLE),
     "heap": (HEAP_TITLE,),
     "asizeof": (ASIZEOF_TITLE,),
+    "summary": (SUMMARY_TITLE,),
     "class-tracker": (CLASS_TRACKER_TITLE,),
     "leaks": (LEAKS_TITLE,),
 }
 FULL_SCALE, QUICK_SCALE = 1.0, 0.05
 FULL_ASIZEOF_NODES, QUICK_ASIZEOF_NODES = 50_000, 2_000
+FULL_SUMMARY_INSTANCES, QUICK_SUMMARY_INSTANCES = 200_000, 10_000
 # The ClassTracker loop: (iterations, pympler.classtracker's iterations), full and quick.
 FULL_CLASS_TRACKER, QUICK_CLASS_TRACKER = (1_000_000, 100_000), (50_000, 2_000)
 LEAK_ITERATIONS = 30
@@ -157,6 +162,9 @@ def collect_sections(args: argparse.Namespace, tools: list[Tool]) -> list[Sectio
         elif section == "asizeof":
             nodes = QUICK_ASIZEOF_NODES if args.quick else FULL_ASIZEOF_NODES
             reports.append(asizeof_section(nodes, args.timeout))
+        elif section == "summary":
+            instances = QUICK_SUMMARY_INSTANCES if args.quick else FULL_SUMMARY_INSTANCES
+            reports.append(summary_section(instances, args.timeout))
         elif section == "class-tracker":
             loops, pympler_loops = QUICK_CLASS_TRACKER if args.quick else FULL_CLASS_TRACKER
             reports.append(class_tracker_section(loops, pympler_loops, args.timeout))
@@ -204,7 +212,7 @@ def method_text(args: argparse.Namespace, tools: list[Tool]) -> str:
         ),
         "- Workloads:",
         *(f"  - `{name}`: {workload_summary(name)}" for name in args.workloads),
-        "- Heap, asizeof, ClassTracker and leak-check benchmarks each run in a fresh process.",
+        "- Heap, asizeof, summary, ClassTracker and leak-check benchmarks: each in a fresh process.",
     ]
     if args.quick:
         lines.append(

@@ -15,6 +15,7 @@
 #include "bindings/bindings.h"
 #include "core/graph/census.h"
 #include "core/graph/diff.h"
+#include "core/graph/referrers.h"
 #include "core/heap/heap_snapshot.h"
 
 namespace nb = nanobind;
@@ -117,6 +118,17 @@ void bindGraph(nb::module_& m) {
     m.def("census", &censusOf, nb::arg("snapshot"));
     m.def("largest", &largestOf, nb::arg("snapshot"), nb::arg("limit"));
     m.def("unreachable_nodes", &unreachableOf, nb::arg("snapshot"));
+    m.def(
+        "edges_into",
+        [](HeapSnapshot& s, const std::vector<std::uint32_t>& targets) {
+            std::vector<NodeId> nodes;
+            for (std::uint32_t t : targets) nodes.push_back(checkedNode(s, t));
+            std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+            nb::gil_scoped_release release;
+            for (auto [from, to] : graph::edgesInto(s.graph(), nodes)) out.emplace_back(from.value, to.value);
+            return out;
+        },
+        nb::arg("snapshot"), nb::arg("targets"));
     m.def("diff_snapshots", &diffOf, nb::arg("older"), nb::arg("newer"), nb::arg("by_sequence"));
 }
 

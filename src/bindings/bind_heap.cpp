@@ -12,7 +12,10 @@
 
 #include "bindings/bindings.h"
 #include "core/graph/snapshot_file.h"
+#include "core/graph/type_census.h"
+#include "core/heap/census_walk.h"
 #include "core/heap/heap_snapshot.h"
+#include "core/heap/type_table.h"
 #include "core/heap/walker.h"
 
 namespace nb = nanobind;
@@ -73,6 +76,41 @@ nb::object nodeObject(HeapSnapshot& snap, std::uint32_t node) {
     return obj ? nb::borrow(obj) : nb::none();
 }
 
+// (root kind, root label, start node, steps); kind and label are None when no root reaches `from`.
+nb::object pathViaOf(HeapSnapshot& snap, std::uint32_t from, std::uint32_t to) {
+    heap::LabelledPath path = snap.pathVia(checkedNode(snap, from), checkedNode(snap, to));
+    if (path.root == heap::LabelledPath::kNoRoot)
+        return nb::make_tuple(nb::none(), nb::none(), path.start.value, stepTuples(path.steps));
+    const graph::Root& root = snap.graph().roots()[path.root];
+    return nb::make_tuple(graph::rootKindName(root.kind), snap.data().rootLabels[root.label],
+                          path.start.value, stepTuples(path.steps));
+}
+
+graph::TypeCensus takeCensus(nb::list exclude, nb::list skipCode) {
+    heap::CensusOptions options;
+    options.exclude.insert(exclude.ptr());
+    options.exclude.insert(skipCode.ptr());
+    for (nb::handle obj : exclude) options.exclude.insert(obj.ptr());
+    for (nb::handle code : skipCode) options.skipCode.insert(code.ptr());
+    return heap::censusHeap(options);
+}
+
+using TallyTuple = std::tuple<std::string, std::int64_t, std::int64_t>;
+
+std::vector<TallyTuple> tallyTuples(const graph::TypeCensus& census) {
+    std::vector<TallyTuple> out;
+    for (const graph::TypeTally& row : census.rows()) out.emplace_back(row.type, row.count, row.bytes);
+    return out;
+}
+
+std::vector<TallyTuple> growthTuples(const graph::TypeCensus& census, const graph::TypeCensus& older,
+                                     std::size_t limit) {
+    std::vector<TallyTuple> out;
+    for (const graph::TypeGrowth& row : census.growthSince(older, limit))
+        out.emplace_back(row.type, row.count, row.delta);
+    return out;
+}
+
 std::vector<std::tuple<std::uint32_t, std::string, std::string>> rootsOf(const HeapSnapshot& snap) {
     std::vector<std::tuple<std::uint32_t, std::string, std::string>> out;
     for (const graph::Root& r : snap.graph().roots()) {
@@ -122,7 +160,8 @@ void bindHeap(nb::module_& m) {
              [](const HeapSnapshot& s, nb::handle obj) -> std::optional<std::uint32_t> {
                  auto node = s.nodeOfObject(obj.ptr());
                  return node ? std::optional(node->value) : std::nullopt;
-             })
+             },
+             nb::arg("obj").none())
         .def("node_of_allocation",
              [](HeapSnapshot& s, std::uint64_t address) -> std::optional<std::uint32_t> {
                  auto node = s.nodeOfAllocation(address);
@@ -136,9 +175,27 @@ void bindHeap(nb::module_& m) {
              [](HeapSnapshot& s, std::uint32_t n, const std::string& prefix) {
                  s.dropCallerRoots(checkedNode(s, n), prefix);
              })
+        .def("path_via", &pathViaOf)
         .def("save", &HeapSnapshot::save);
     m.def("take_snapshot", &takeSnapshot, nb::arg("exclude"), nb::arg("thread_names"), nb::arg("skip_code"));
     m.def("load_snapshot", &loadSnapshot, nb::arg("path"));
+
+    nb::class_<graph::TypeCensus>(m, "TypeCensus")
+        .def(nb::init<>())
+        .def("rows", &tallyTuples)
+        .def_prop_ro("total_count", &graph::TypeCensus::totalCount)
+        .def_prop_ro("total_bytes", &graph::TypeCensus::totalBytes)
+        .def("__len__", [](const graph::TypeCensus& c) { return c.rows().size(); })
+        .def("minus", &graph::TypeCensus::minus, nb::arg("older"))
+        .def("growth_since", &growthTuples, nb::arg("older"), nb::arg("limit"));
+    m.def("census_heap", &takeCensus, nb::arg("exclude"), nb::arg("skip_code"));
+    m.def("type_name", [](nb::handle type) {
+        if (!PyType_Check(type.ptr())) throw nb::type_error("not a type");
+        return heap::typeNameOf(reinterpret_cast<PyTypeObject*>(type.ptr()));
+    });
+    m.def(
+        "is_immortal", [](nb::handle obj) { return heap::compat::isImmortal(obj.ptr()); },
+        nb::arg("obj").none());
 }
 
 }  // namespace memhound::bindings

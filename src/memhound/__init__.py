@@ -29,6 +29,15 @@ _LAZY_EXPORTS = {
     "load_snapshot": "memhound._snapshot",
     "explain": "memhound._explain",
     "read_capture": "memhound._capture",
+    "summary": "memhound._objects._summary",
+    "Summary": "memhound._objects._summary",
+    "SummaryDiff": "memhound._objects._summary",
+    "SummaryTracker": "memhound._objects._summary",
+    "show_growth": "memhound._objects._summary",
+    "refcount": "memhound._objects._referrers",
+    "IMMORTAL": "memhound._objects._referrers",
+    "referrers": "memhound._objects._referrers",
+    "graph": "memhound._objects._graph",
     "Window": "memhound._capture",
     "asizeof": "memhound._asizeof",
     "asizesof": "memhound._asizeof",
@@ -42,6 +51,7 @@ _LAZY_EXPORTS = {
 }
 
 __all__ = [
+    "IMMORTAL",
     "Asized",
     "CaptureError",
     "ClassSnapshot",
@@ -52,6 +62,9 @@ __all__ = [
     "LeakReport",
     "MemhoundError",
     "Snapshot",
+    "Summary",
+    "SummaryDiff",
+    "SummaryTracker",
     "Tracker",
     "UsageError",
     "Window",
@@ -62,10 +75,15 @@ __all__ = [
     "assert_no_leaks",
     "check_leaks",
     "explain",
+    "graph",
     "load_class_stats",
     "load_snapshot",
     "read_capture",
+    "refcount",
+    "referrers",
+    "show_growth",
     "snapshot",
+    "summary",
 ]
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from memhound._errors import MemhoundError
 from memhound._snapshot import Path, Snapshot, Step, own_code, snapshot
+from memhound.report._format import format_bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Explanation:
     """Why one object is alive. `path` is set when a root reaches it; otherwise `cycle` holds the
     reference cycle that keeps it (garbage the collector has not freed)."""
@@ -52,6 +53,13 @@ class Explanation:
                 previous = step
             return f"kept only by a reference cycle: {text} (back to itself)"
         return f"<{self.type_name}> is referenced only by the caller"
+
+    def __repr__(self) -> str:
+        """What a prompt (`p memhound.explain(x)` in pdb) shows: the reason and the sizes."""
+        return (
+            f"{self.type_name} ({format_bytes(self.shallow_size)}, keeps "
+            f"{format_bytes(self.retained_size)} alive): {self}"
+        )
 
 
 def explain(obj: object, snap: Snapshot | None = None) -> Explanation:

@@ -50,6 +50,14 @@ def test_a_shared_object_is_counted_once() -> None:
     assert first + second == memhound.asizeof([shared], [shared])
 
 
+def test_keys_that_are_not_strings_are_counted_once() -> None:
+    key = (1, "two")
+    data = {key: "value"}
+    del key
+    expected = sum(aligned(sys.getsizeof(o)) for o in (data, (1, "two"), 1, "two", "value"))
+    assert memhound.asizeof(data) == expected
+
+
 def test_exact_sizes_without_alignment() -> None:
     text = "abc"
     assert memhound.asizeof(text, align=1) == sys.getsizeof(text)

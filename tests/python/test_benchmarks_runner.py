@@ -25,6 +25,7 @@ from _machine import cpu_model
 from _markdown import Verdict, table, verdict_of
 from _proc import JsonRun, run_json
 from _stats import geomean, median
+from _summary_section import summary_bar, summary_table
 from _tools import TOOL_NAMES, Tool, build_tools
 from _tracing import LIGHT_FACTOR, Cell, TracingResults, _cheapest_first, _light_tools
 from _tracing_report import cpu_table, overhead_table, tracing_bars
@@ -38,6 +39,7 @@ SECTION_TITLES = (
     "## Capture size",
     "## Heap snapshot",
     "## asizeof",
+    "## Object summary",
     "## ClassTracker",
     "## Leak check",
 )
@@ -182,7 +184,7 @@ def test_every_tool_is_built_in_report_order() -> None:
         assert ("out.bin" in command) == (tool.capture_format is not None)
 
 
-def test_asizeof_bar_is_the_speed_up_over_pympler() -> None:
+def test_asizeof_bar_is_the_speed_up_over_pympler_at_the_same_total() -> None:
     def verdict(memhound: dict) -> Verdict:
         pympler = {"seconds": 1.2, "bytes": 1000}
         tools = {"pympler.asizeof": pympler, "memhound.asizeof": memhound}
@@ -190,6 +192,8 @@ def test_asizeof_bar_is_the_speed_up_over_pympler() -> None:
 
     assert verdict({"seconds": 0.03, "bytes": 1000}) is Verdict.MET  # 40x
     assert verdict({"seconds": 0.06, "bytes": 1000}) is Verdict.NOT_MET  # 20x
+    assert verdict({"seconds": 0.03, "bytes": 1040}) is Verdict.MET  # 4% more
+    assert verdict({"seconds": 0.03, "bytes": 900}) is Verdict.NOT_MET  # 10% less
     assert verdict({"error": "not implemented yet"}) is Verdict.NOT_MEASURED
 
 
@@ -252,6 +256,39 @@ def test_asizeof_worker_reports_a_missing_pympler(tmp_path: Path) -> None:
     assert data["tools"]["pympler.asizeof"] == {"error": "not installed"}
     assert asizeof_bar(data).verdict is Verdict.NOT_MEASURED
     assert "| pympler.asizeof | not installed | - |" in asizeof_table(data)
+
+
+def test_summary_bar_is_the_time_of_memhound_summary() -> None:
+    def verdict(memhound: dict) -> Verdict:
+        return summary_bar({"tools": {"memhound.summary()": memhound}}).verdict
+
+    assert verdict({"seconds": 0.12, "runs": 3, "objects": 1_600_000}) is Verdict.MET
+    assert verdict({"seconds": 0.31, "runs": 3, "objects": 1_600_000}) is Verdict.NOT_MET
+    assert verdict({"error": "failed: boom"}) is Verdict.NOT_MEASURED
+
+
+def test_summary_worker_times_every_tool_on_one_heap(tmp_path: Path) -> None:
+    # objgraph unimportable, whatever this machine has installed: its row says so
+    output = tmp_path / "summary.json"
+    blocked = (
+        "import runpy, sys; sys.modules['objgraph'] = None; "
+        f"sys.argv = [{str(BENCH_DIR / '_summary.py')!r}, '500', {str(output)!r}]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocked], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(output.read_text(encoding="utf-8"))
+    memhound = data["tools"]["memhound.summary()"]
+    assert memhound["runs"] == 3 and memhound["seconds"] > 0
+    assert memhound["objects"] == data["objects"] > 500 * 7  # each item: itself and 6 objects
+    pympler = data["tools"]["pympler summarize(muppy.get_objects())"]
+    assert pympler["runs"] == 1 and pympler["objects"] > 500 * 5
+    assert data["tools"]["objgraph.show_most_common_types()"] == {"error": "not installed"}
+    rows = summary_table(data)
+    assert "| objgraph.show_most_common_types() | not installed | - | - | - |" in rows
+    assert summary_bar(data).verdict is Verdict.MET
 
 
 def test_run_json_reads_the_result_or_says_why_not() -> None:

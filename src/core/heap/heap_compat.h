@@ -156,6 +156,18 @@ inline std::uint64_t inlineValuesBytes(PyObject* obj) {
 #endif
 }
 
+// What sys.getsizeof(dict) counts that the dict's owner holds: on 3.13 an instance's __dict__,
+// once made, still uses the values embedded in the instance, and inlineValuesBytes counts them.
+inline std::uint64_t dictBytesInOwner(PyObject* dict) {
+#if PY_VERSION_HEX >= 0x030D0000
+    PyDictValues* values = reinterpret_cast<PyDictObject*>(dict)->ma_values;
+    return values != nullptr && values->embedded ? values->capacity * sizeof(PyObject*) : 0;
+#else
+    (void)dict;
+    return 0;
+#endif
+}
+
 // The instance dict slot of a type with tp_dictoffset (not a managed dict), without creating it.
 inline PyObject** dictSlot(PyObject* obj) {
     PyTypeObject* type = Py_TYPE(obj);
@@ -207,6 +219,9 @@ inline PyObject* builtinsDict(PyInterpreterState* interp) { return interp->built
 using record::compat::callerFrame;
 using record::compat::frameCode;
 using record::compat::topFrame;
+
+// The frame object made for a frame (by a tracer, a debugger or sys._getframe), or NULL.
+inline PyObject* frameObject(Frame* frame) { return reinterpret_cast<PyObject*>(frame->frame_obj); }
 
 // The frame's locals, cells and free variables (not its evaluation stack).
 inline int frameLocalCount(Frame* frame) { return frameCode(frame)->co_nlocalsplus; }

@@ -199,6 +199,21 @@ std::optional<LabelledPath> HeapSnapshot::pathTo(NodeId node) {
     return result;
 }
 
+LabelledPath HeapSnapshot::pathVia(NodeId from, NodeId to) {
+    std::optional<graph::Path> path = paths().pathTo(from);
+    std::vector<NodeId> nodes = path ? path->nodes : std::vector<NodeId>{from};
+    nodes.push_back(to);
+    LabelledPath result{path ? path->root : LabelledPath::kNoRoot, nodes.front(), {}};
+    if (!m_live) {
+        // Saved labels name each node's shortest-path parent step only: the last is unknown.
+        storedSteps(std::vector<NodeId>(nodes.begin(), nodes.end() - 1), result.steps);
+        result.steps.push_back({EdgeKind::Other, "?", "", to});
+        return result;
+    }
+    labelSteps(path ? provenRoot(path->root) : liveObject(from), nullptr, nodes, result.steps);
+    return result;
+}
+
 PyObject* HeapSnapshot::liveObject(NodeId node) {
     if (!m_live) return nullptr;
     PyObject* obj = asObject(objectAddress(node));

@@ -38,7 +38,8 @@ struct PathStep {
 };
 
 struct LabelledPath {
-    std::uint32_t root = 0;       // index into graph().roots()
+    static constexpr std::uint32_t kNoRoot = 0xffffffffu;
+    std::uint32_t root = 0;       // index into graph().roots(), or kNoRoot (see pathVia)
     NodeId start;                 // the root's node
     std::vector<PathStep> steps;  // connector steps included; callers hide them
 };
@@ -67,6 +68,10 @@ public:
     PyObject* liveObject(NodeId node);
 
     std::optional<LabelledPath> pathTo(NodeId node);
+    // The path to `to` that ends with the reference from -> to: the shortest path to `from`, then
+    // that reference, each step labelled (the last one as the step from `from`'s own parent). When
+    // no root reaches `from`, `root` is kNoRoot, `start` is `from` and the steps hold the last one.
+    LabelledPath pathVia(NodeId from, NodeId to);
     // A shortest reference cycle through `node` as steps ending back at `node`.
     std::optional<std::vector<PathStep>> cycleOf(NodeId node);
 

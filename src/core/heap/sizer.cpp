@@ -112,17 +112,24 @@ void ObjectSizer::visitReferences(std::uint32_t index) {
 void ObjectSizer::reachKeys(PyObject* obj, std::uint32_t index) {
     if (PyDict_Check(obj)) {
         auto* dict = reinterpret_cast<PyDictObject*>(obj);
+        if (!DK_IS_UNICODE(dict->ma_keys)) return;  // its traversal visits its keys
         if (dict->ma_values != nullptr) return reachSharedKeys(dict->ma_keys, index);
         Py_ssize_t pos = 0;
         PyObject *key, *value;
         while (PyDict_Next(obj, &pos, &key, &value)) m_pending.push_back({key, index, false});
-    } else if (compat::hasManagedDict(Py_TYPE(obj)) && compat::managedValues(obj) != nullptr) {
+    } else if (compat::hasManagedDict(Py_TYPE(obj))) {
+        if (compat::managedValues(obj) == nullptr) return;
         reachSharedKeys(compat::sharedKeys(Py_TYPE(obj)), index);
+        // 3.13 does not traverse a __dict__ made while the instance's own values are in use.
+        if (PyObject* dict = compat::managedDict(obj)) m_pending.push_back({dict, index, false});
     }
 }
 
 void ObjectSizer::reachSharedKeys(PyDictKeysObject* keys, std::uint32_t index) {
-    if (keys == nullptr || !m_sharedKeys.insert(keys).second) return;
+    // Instances of one class come in runs: the last keys answer most calls without a lookup.
+    if (keys == nullptr || keys == m_lastSharedKeys) return;
+    m_lastSharedKeys = keys;
+    if (!m_sharedKeys.insert(keys).second) return;
     for (Py_ssize_t i = 0; i < compat::sharedKeyCount(keys); ++i)
         m_pending.push_back({compat::sharedKey(keys, i), index, false});
 }
@@ -150,7 +157,7 @@ void ObjectSizer::record(PyObject* obj, const TypeInfo& info, std::uint32_t pare
     if (m_options.holdLevel && level <= *m_options.holdLevel) m_held.push_back(Py_NewRef(obj));
     std::uint64_t size = 0;
     bool native = nativeShallowSize(obj, info, size);
-    std::uint64_t flat = native ? aligned(size + compat::inlineValuesBytes(obj)) : 0;
+    std::uint64_t flat = native ? aligned(size + ownBytes(obj)) : 0;
     m_total += flat;
     if (native && !info.hasReferences() && !m_options.tree) return;
     if (!native) {
@@ -158,6 +165,14 @@ void ObjectSizer::record(PyObject* obj, const TypeInfo& info, std::uint32_t pare
         Py_INCREF(obj);
     }
     m_objects.push_back({obj, parent, level, flat});
+}
+
+// Bytes to add to sys.getsizeof's figure: attribute values kept outside a dict, less what a dict's owner
+// already counts of it.
+std::int64_t ObjectSizer::ownBytes(PyObject* obj) {
+    std::int64_t extra = static_cast<std::int64_t>(compat::inlineValuesBytes(obj));
+    if (PyDict_Check(obj)) extra -= static_cast<std::int64_t>(compat::dictBytesInOwner(obj));
+    return extra;
 }
 
 std::uint64_t ObjectSizer::aligned(std::uint64_t size) const {
@@ -169,7 +184,7 @@ void ObjectSizer::sizeDeferred(std::size_t firstDeferred) {
     for (std::size_t i = firstDeferred; i < m_deferred.size(); ++i) {
         SizedObject& sized = m_objects[m_deferred[i]];
         std::uint64_t size = pythonShallowSize(sized.obj, m_types.infoOf(Py_TYPE(sized.obj)));
-        sized.flat = aligned(size + compat::inlineValuesBytes(sized.obj));
+        sized.flat = aligned(size + ownBytes(sized.obj));
         m_total += sized.flat;
         Py_DECREF(sized.obj);
     }

@@ -74,6 +74,7 @@ private:
     };
     void reach(const Pending& pending);
     void record(PyObject* obj, const TypeInfo& info, std::uint32_t parent, std::uint32_t level);
+    static std::int64_t ownBytes(PyObject* obj);
     std::uint64_t aligned(std::uint64_t size) const;
     void sizeDeferred(std::size_t firstDeferred);
     static int visit(PyObject* child, void* self);
@@ -89,6 +90,7 @@ private:
     std::vector<PyObject*> m_held;   // see SizerOptions::holdLevel
     std::vector<Pending> m_pending;  // references of the batch being followed
     std::unordered_set<PyDictKeysObject*> m_sharedKeys;  // shared keys whose names are counted
+    PyDictKeysObject* m_lastSharedKeys = nullptr;
     PyObject* m_skipA = nullptr;  // references of the object being followed that are not followed
     PyObject* m_skipB = nullptr;
     std::uint32_t m_current = 0;

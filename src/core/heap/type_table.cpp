@@ -102,8 +102,9 @@ TypeInfo TypeTable::describe(PyTypeObject* type) {
     return info;
 }
 
-std::string TypeTable::nameOf(TypeId id) const {
-    PyTypeObject* type = m_types[id.value];
+std::string TypeTable::nameOf(TypeId id) const { return typeNameOf(m_types[id.value]); }
+
+std::string typeNameOf(PyTypeObject* type) {
     if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE)) return type->tp_name;
     std::string qualname = utf8Of(reinterpret_cast<PyHeapTypeObject*>(type)->ht_qualname);
     PyObject* module = type->tp_dict ? PyDict_GetItemWithError(type->tp_dict, compat::moduleKey()) : nullptr;

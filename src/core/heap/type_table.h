@@ -76,6 +76,10 @@ bool nativeShallowSize(PyObject* obj, const TypeInfo& info, std::uint64_t& size)
 // __sizeof__ fails, and leaves no exception set.
 std::uint64_t pythonShallowSize(PyObject* obj, const TypeInfo& info);
 
+// A type's name as every census and snapshot spells it: "module.QualName" for classes, tp_name
+// for built-in and extension types.
+std::string typeNameOf(PyTypeObject* type);
+
 // UTF-8 text of a str object without caching UTF-8 inside it (which would change its size).
 std::string utf8Of(PyObject* str);
 

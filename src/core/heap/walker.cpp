@@ -63,9 +63,7 @@ public:
     explicit Walker(const WalkOptions& options)
         : m_options(options),
           m_interp(PyInterpreterState_Get()),
-          m_exclude(options.exclude.begin(), options.exclude.end()) {
-        std::sort(m_exclude.begin(), m_exclude.end());
-    }
+          m_exclude(options.exclude.begin(), options.exclude.end()) {}
 
     std::unique_ptr<HeapSnapshot> run() {
         if (compat::gcIsCollecting(m_interp))
@@ -73,6 +71,7 @@ public:
         GcPause pause;
         collectModuleRoots();
         collectThreadRoots();
+        std::sort(m_exclude.begin(), m_exclude.end());
         buildGraph();
         sizeByPython();
         addExternalRoots();
@@ -209,6 +208,8 @@ private:
         PyCodeObject* code = compat::frameCode(frame);
         compat::forEachStackValue(frame, [&](PyObject* value) { m_unrooted.add(value); });
         if (m_options.skipCode.count(reinterpret_cast<PyObject*>(code))) {
+            // A tracer or debugger may have made a frame object for it: that is ours too.
+            if (PyObject* frameObject = compat::frameObject(frame)) m_exclude.push_back(frameObject);
             for (int i = 0; i < compat::frameLocalCount(frame); ++i) {
                 if (PyObject* value = compat::frameLocal(frame, i)) m_unrooted.add(value);
             }
@@ -339,7 +340,7 @@ private:
 
     const WalkOptions& m_options;
     PyInterpreterState* m_interp;
-    std::vector<PyObject*> m_exclude;  // sorted
+    std::vector<PyObject*> m_exclude;  // sorted once the frames are seen
     std::vector<RootRef> m_rootRefs;
     AddressCounts m_unrooted;  // references explained but not roots (see collectFrameRoots)
     GcHeaderIds m_gcIds;
