@@ -5,8 +5,9 @@ Usage: python3 benchmarks/run.py [--quick] [--write BENCHMARKS.md] [--repeat N]
                                  [--workloads a,b] [--tools a,b] [--sections a,b]
                                  [--version-section]
 Sections: tracing (overhead + capture bytes per event), heap (benchmarks/heap_bench.py),
-asizeof, summary (memhound.summary against Pympler and objgraph), leaks. Each section degrades to a row that says why when a tool or a memhound feature is
-missing. The markdown goes to --write (BENCHMARKS.md is generated, never edited by hand) or stdout.
+asizeof, summary (memhound.summary against Pympler and objgraph), class-tracker, leaks. Each
+section degrades to a row that says why when a tool or a memhound feature is missing. The
+markdown goes to --write (BENCHMARKS.md is generated, never edited by hand) or stdout.
 --version-section measures the tracing and heap sections on the running interpreter and writes
 them as that version's block ("## CPython 3.X: ...") of the --write file, keeping the rest; a full
 run keeps the other versions' blocks.
@@ -24,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _asizeof_section import TITLE as ASIZEOF_TITLE
 from _asizeof_section import asizeof_section
+from _class_tracker_section import TITLE as CLASS_TRACKER_TITLE
+from _class_tracker_section import class_tracker_section
 from _heap_section import TITLE as HEAP_TITLE
 from _heap_section import heap_section
 from _leaks_section import TITLE as LEAKS_TITLE
@@ -44,7 +47,7 @@ from _tracing_section import (
 from reading_bench import TITLE as READING_TITLE
 from real_suites import TITLE as SUITES_TITLE
 
-SECTIONS = ("tracing", "heap", "asizeof", "summary", "leaks")
+SECTIONS = ("tracing", "heap", "asizeof", "summary", "class-tracker", "leaks")
 VERSION_SECTIONS = ("tracing", "heap")  # measured on each supported Python version
 VERSION_BLOCK_PREFIX = "## CPython 3."
 SECTION_TITLES = {
@@ -52,11 +55,14 @@ SECTION_TITLES = {
     "heap": (HEAP_TITLE,),
     "asizeof": (ASIZEOF_TITLE,),
     "summary": (SUMMARY_TITLE,),
+    "class-tracker": (CLASS_TRACKER_TITLE,),
     "leaks": (LEAKS_TITLE,),
 }
 FULL_SCALE, QUICK_SCALE = 1.0, 0.05
 FULL_ASIZEOF_NODES, QUICK_ASIZEOF_NODES = 50_000, 2_000
 FULL_SUMMARY_INSTANCES, QUICK_SUMMARY_INSTANCES = 200_000, 10_000
+# The ClassTracker loop: (iterations, pympler.classtracker's iterations), full and quick.
+FULL_CLASS_TRACKER, QUICK_CLASS_TRACKER = (1_000_000, 100_000), (50_000, 2_000)
 LEAK_ITERATIONS = 30
 
 
@@ -159,6 +165,9 @@ def collect_sections(args: argparse.Namespace, tools: list[Tool]) -> list[Sectio
         elif section == "summary":
             instances = QUICK_SUMMARY_INSTANCES if args.quick else FULL_SUMMARY_INSTANCES
             reports.append(summary_section(instances, args.timeout))
+        elif section == "class-tracker":
+            loops, pympler_loops = QUICK_CLASS_TRACKER if args.quick else FULL_CLASS_TRACKER
+            reports.append(class_tracker_section(loops, pympler_loops, args.timeout))
         else:
             reports.append(leaks_section(LEAK_ITERATIONS, args.timeout, memhound_missing))
         progress(f"[{section}] done")
@@ -203,7 +212,7 @@ def method_text(args: argparse.Namespace, tools: list[Tool]) -> str:
         ),
         "- Workloads:",
         *(f"  - `{name}`: {workload_summary(name)}" for name in args.workloads),
-        "- Heap, asizeof, summary and leak-check benchmarks each run in a fresh process.",
+        "- Heap, asizeof, summary, ClassTracker and leak-check benchmarks: each in a fresh process.",
     ]
     if args.quick:
         lines.append(

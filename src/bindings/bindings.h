@@ -8,4 +8,5 @@ void bindAnalysis(nanobind::module_& m);
 void bindHeap(nanobind::module_& m);
 void bindGraph(nanobind::module_& m);
 void bindSizes(nanobind::module_& m);
+void bindObjects(nanobind::module_& m);
 }  // namespace memhound::bindings

@@ -15,4 +15,5 @@ NB_MODULE(_core, m) {
     memhound::bindings::bindHeap(m);
     memhound::bindings::bindGraph(m);
     memhound::bindings::bindSizes(m);
+    memhound::bindings::bindObjects(m);
 }

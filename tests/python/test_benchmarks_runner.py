@@ -18,6 +18,7 @@ BENCH_DIR = REPO / "benchmarks"
 sys.path.insert(0, str(BENCH_DIR))
 
 from _asizeof_section import asizeof_bar, asizeof_table
+from _class_tracker_section import class_tracker_bar, class_tracker_table
 from _heap_section import rows_table
 from _leaks_section import LeakRun, leak_check_bar
 from _machine import cpu_model
@@ -38,6 +39,8 @@ SECTION_TITLES = (
     "## Capture size",
     "## Heap snapshot",
     "## asizeof",
+    "## Object summary",
+    "## ClassTracker",
     "## Leak check",
 )
 
@@ -192,6 +195,49 @@ def test_asizeof_bar_is_the_speed_up_over_pympler_at_the_same_total() -> None:
     assert verdict({"seconds": 0.03, "bytes": 1040}) is Verdict.MET  # 4% more
     assert verdict({"seconds": 0.03, "bytes": 900}) is Verdict.NOT_MET  # 10% less
     assert verdict({"error": "not implemented yet"}) is Verdict.NOT_MEASURED
+
+
+def _class_tracker_data(tracked_ratios: list[float], pympler_seconds: float | None) -> dict:
+    tools = {
+        "plain": {"seconds": 1.0, "runs": [1.0], "iterations": 1000},
+        "memhound.ClassTracker": {
+            "seconds": 1.1,
+            "runs": [1.1],
+            "iterations": 1000,
+            "ratios": tracked_ratios,
+        },
+        "pympler.classtracker": (
+            {"seconds": pympler_seconds, "runs": [pympler_seconds], "iterations": 100}
+            if pympler_seconds is not None
+            else {"error": "not installed"}
+        ),
+    }
+    return {"iterations": 1000, "rounds": 3, "python": "3.11.7", "exact": True, "tools": tools}
+
+
+def test_class_tracker_bar_is_the_median_per_round_ratio() -> None:
+    met = class_tracker_bar(_class_tracker_data([1.1, 1.3, 1.15], 2.0))
+    assert met.verdict is Verdict.MET
+    assert met.measured == "1.15x (pympler 20.00x)"  # 2.0 s / 100 against 1.0 s / 1000
+    assert class_tracker_bar(_class_tracker_data([1.3, 1.25, 1.1], None)).verdict is Verdict.NOT_MET
+    missing = _class_tracker_data([1.0], None)
+    missing["tools"]["memhound.ClassTracker"] = {"error": "failed: boom"}
+    assert class_tracker_bar(missing).verdict is Verdict.NOT_MEASURED
+    rows = class_tracker_table(_class_tracker_data([1.1, 1.2, 1.15], None)).splitlines()
+    assert rows[2] == "| plain | 1,000 | 1.00 s | 1000000 | 1.00x |"
+    assert rows[-1] == "| pympler.classtracker | not installed | - | - | - |"
+
+
+def test_class_tracker_worker_runs_each_mode(tmp_path: Path) -> None:
+    for mode in ("plain", "memhound", "pympler"):
+        output = tmp_path / f"{mode}.json"
+        worker = str(BENCH_DIR / "_class_tracker.py")
+        subprocess.run([sys.executable, worker, mode, "2000", str(output)], check=True, timeout=120)
+        data = json.loads(output.read_text())
+        assert data["mode"] == mode and data["iterations"] == 2000
+        assert data["seconds"] > 0
+        if mode == "memhound":
+            assert data["exact"] is True
 
 
 def test_asizeof_worker_reports_a_missing_pympler(tmp_path: Path) -> None:
