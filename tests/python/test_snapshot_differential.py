@@ -103,12 +103,20 @@ def weak_and_cycles() -> object:
     return [weakref.ref(target), target, weakref.WeakValueDictionary({1: target}), ring]
 
 
+def extension_types() -> object:
+    """numpy's dtype classes: static types whose metaclass is not `type` (3.13's sys.getsizeof
+    counts their GC header, unlike a static type of exactly `type`)."""
+    numpy = pytest.importorskip("numpy")
+    return [numpy.zeros(100), numpy.dtype("float64"), type(numpy.dtype("int32")), int, dict]
+
+
 BUILDERS: dict[str, HeapBuilder] = {
     "containers": containers,
     "scalars": scalars,
     "instances": instances,
     "code_and_frames": code_and_frames,
     "weak_and_cycles": weak_and_cycles,
+    "extension_types": extension_types,
 }
 
 

@@ -81,12 +81,14 @@ inline bool gcIsCollecting(PyInterpreterState* interp) { return interp->gc.colle
 // allocator returned (char*)obj - preheader, which is the address the recorder saw.
 inline std::size_t preheaderSize(PyTypeObject* type) { return _PyType_PreHeaderSize(type); }
 
-// The preheader one object's size counts, given its type's: a static type has no GC header although
-// its type (type) has one; sys.getsizeof() counts it anyway before 3.13, and so does the walk.
+// The preheader one object's size counts, given its type's, as sys.getsizeof() counts it: a static
+// type has no GC header although its type (type) has one; 3.13 leaves it out for the instances of
+// exactly `type` (a static type of a metaclass, numpy's dtypes, still counts it), older versions
+// always count it.
 inline std::size_t objectPreheader(PyObject* obj, std::size_t typePreheader) {
 #if PY_VERSION_HEX >= 0x030D0000
-    inquiry isGc = Py_TYPE(obj)->tp_is_gc;
-    if (isGc != nullptr && !isGc(obj)) return typePreheader - sizeof(PyGC_Head);
+    if (Py_IS_TYPE(obj, &PyType_Type) && !PyType_HasFeature(reinterpret_cast<PyTypeObject*>(obj), Py_TPFLAGS_HEAPTYPE))
+        return 0;
 #else
     (void)obj;
 #endif
