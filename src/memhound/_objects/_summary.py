@@ -74,11 +74,12 @@ def _census() -> Any:
         raise MemhoundError(str(exc)) from None
 
 
-class Summary:
-    """Objects per type over the whole heap at one moment: `rows` (largest bytes first),
-    `total_count`, `total_bytes`, `get(type)`. Prints as a table of the largest types."""
+class _CensusResult:
+    """A result kept as a C++ TypeCensus (name, count, bytes per type), rows made on demand:
+    what Summary and SummaryDiff share. Registered as memhound's own, so no census counts it."""
 
     __slots__ = ("__weakref__", "_census")
+    _row: Any  # the row class of the subclass
 
     def __init__(self, census: Any) -> None:
         self._census = census
@@ -88,8 +89,48 @@ class Summary:
         return [self]
 
     @property
-    def rows(self) -> list[SummaryRow]:
-        return [SummaryRow(*row) for row in self._census.rows()]
+    def rows(self) -> list[Any]:
+        return [self._row(*row) for row in self._census.rows()]
+
+    def __len__(self) -> int:
+        return len(self._census)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
+
+    def get(self, kind: type | str) -> Any:
+        """The row of a type (a class, or its name as the rows spell it); zero when absent."""
+        key = type_key(kind)
+        for row in self._census.rows():
+            if row[0] == key:
+                return self._row(*row)
+        return self._row(key, 0, 0)
+
+    def _render(
+        self, title: str, rows: list[tuple[str, int, int]], limit: int | None, signed: bool
+    ) -> str:
+        shown = rows if limit is None else rows[:limit]
+        count_text = _table.signed_count if signed else format_count
+        bytes_text = _table.signed_bytes if signed else format_bytes
+        body = _table.render(
+            ["type", "count", "bytes"],
+            [[_table.clip(name), count_text(n), bytes_text(b)] for name, n, b in shown],
+            [False, True, True],
+        )
+        return "\n".join([title, body, *_more(len(rows) - len(shown))])
+
+    def __repr__(self) -> str:
+        return self.format()  # type: ignore[attr-defined]  # each subclass has its own format
+
+    __str__ = __repr__
+
+
+class Summary(_CensusResult):
+    """Objects per type over the whole heap at one moment: `rows` (largest bytes first),
+    `total_count`, `total_bytes`, `get(type)`. Prints as a table of the largest types."""
+
+    __slots__ = ()
+    _row = SummaryRow
 
     @property
     def total_count(self) -> int:
@@ -99,20 +140,6 @@ class Summary:
     def total_bytes(self) -> int:
         return int(self._census.total_bytes)
 
-    def __len__(self) -> int:
-        return len(self._census)
-
-    def __iter__(self) -> Iterator[SummaryRow]:
-        return iter(self.rows)
-
-    def get(self, kind: type | str) -> SummaryRow:
-        """The row of a type (a class, or its name as the rows spell it); zero when absent."""
-        key = type_key(kind)
-        for row in self._census.rows():
-            if row[0] == key:
-                return SummaryRow(*row)
-        return SummaryRow(key, 0, 0)
-
     def diff(self, older: Summary) -> SummaryDiff:
         """What changed since `older`: per type, the change in count and bytes."""
         if not isinstance(older, Summary):
@@ -121,42 +148,21 @@ class Summary:
 
     def format(self, limit: int | None = SHOWN_ROWS) -> str:
         """The table, the `limit` largest types first (all of them with None)."""
-        limit = _check_limit(limit)
         rows = self._census.rows()
-        shown = rows if limit is None else rows[:limit]
         title = (
             f"memhound summary: {format_count(self.total_count)} objects, "
             f"{format_bytes(self.total_bytes)}, {len(rows)} types"
         )
-        body = _table.render(
-            ["type", "count", "bytes"],
-            [[_table.clip(name), format_count(n), format_bytes(b)] for name, n, b in shown],
-            [False, True, True],
-        )
-        return "\n".join([title, body, *_more(len(rows) - len(shown))])
-
-    def __repr__(self) -> str:
-        return self.format()
-
-    __str__ = __repr__
+        return self._render(title, rows, _check_limit(limit), signed=False)
 
 
-class SummaryDiff:
+class SummaryDiff(_CensusResult):
     """The change per type between two summaries, only the types that changed: `rows` (largest
-    byte growth first, shrinking types last), `count_delta`, `bytes_delta`."""
+    byte growth first, shrinking types last), `count_delta`, `bytes_delta`, `get(type)` (zero
+    when it did not change)."""
 
-    __slots__ = ("__weakref__", "_census")
-
-    def __init__(self, census: Any) -> None:
-        self._census = census
-        _own.register(self)
-
-    def _own_parts(self) -> list[object]:
-        return [self]
-
-    @property
-    def rows(self) -> list[SummaryDiffRow]:
-        return [SummaryDiffRow(*row) for row in self._census.rows()]
+    __slots__ = ()
+    _row = SummaryDiffRow
 
     @property
     def count_delta(self) -> int:
@@ -166,47 +172,20 @@ class SummaryDiff:
     def bytes_delta(self) -> int:
         return int(self._census.total_bytes)
 
-    def __len__(self) -> int:
-        return len(self._census)
-
-    def __iter__(self) -> Iterator[SummaryDiffRow]:
-        return iter(self.rows)
-
     def __bool__(self) -> bool:
         return len(self) > 0
 
-    def get(self, kind: type | str) -> SummaryDiffRow:
-        """The change of one type (zero when it did not change)."""
-        key = type_key(kind)
-        for row in self._census.rows():
-            if row[0] == key:
-                return SummaryDiffRow(*row)
-        return SummaryDiffRow(key, 0, 0)
-
     def format(self, limit: int | None = SHOWN_ROWS) -> str:
+        """The table, the `limit` largest changes first (all of them with None)."""
         limit = _check_limit(limit)
         rows = self._census.rows()
         if not rows:
             return "memhound summary diff: no change"
-        shown = rows if limit is None else rows[:limit]
         title = (
             f"memhound summary diff: {_table.signed_count(self.count_delta)} objects, "
             f"{_table.signed_bytes(self.bytes_delta)} ({len(rows)} types changed)"
         )
-        body = _table.render(
-            ["type", "count", "bytes"],
-            [
-                [_table.clip(name), _table.signed_count(n), _table.signed_bytes(b)]
-                for name, n, b in shown
-            ],
-            [False, True, True],
-        )
-        return "\n".join([title, body, *_more(len(rows) - len(shown))])
-
-    def __repr__(self) -> str:
-        return self.format()
-
-    __str__ = __repr__
+        return self._render(title, rows, limit, signed=True)
 
 
 def _more(hidden: int) -> list[str]:
