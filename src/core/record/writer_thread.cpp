@@ -1,4 +1,8 @@
+#include "core/record/compat.h"
+
 #include "core/record/writer_thread.h"
+
+#include "core/record/hooks.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -36,7 +40,11 @@ std::int64_t wallClockNs() {
 WriterThread::WriterThread(std::unique_ptr<format::CaptureWriter> writer, std::function<void(const std::string&)> onFailure)
     : m_writer(std::move(writer)), m_onFailure(std::move(onFailure)) {
     m_statmFd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    m_thread = std::thread([this] { run(); });
+    m_thread = std::thread([this] {
+        // Its own allocations (zstd's, through the native hooks) are the tool's, never traced.
+        t_hooks.enterRecorder();
+        run();
+    });
 }
 
 WriterThread::~WriterThread() {
