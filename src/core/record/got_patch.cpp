@@ -122,7 +122,7 @@ std::size_t hookFor(const ObjectTables& tables, const ElfW(Rela)& relocation, co
     const char* name = tables.strings + symbol.st_name;
     for (std::size_t i = 0; i < pass.hookCount; ++i) {
         const Hook& hook = pass.hooks[i];
-        if (!hook.active || (hook.allocator && ownsAllocator)) continue;
+        if (!hook.active.load(std::memory_order_relaxed) || (hook.allocator && ownsAllocator)) continue;
         if (hook.callerPaths && tables.searchPath && !ownsAllocator) continue;
         if (name[0] == hook.symbol[0] && std::strcmp(name, hook.symbol) == 0) return i;
     }
@@ -175,7 +175,7 @@ int restoreObject(dl_phdr_info* info, std::size_t, void* data) {
     bool haveTables = false;
     for (std::size_t i = 0; i < g_slotCount; ++i) {
         PatchedSlot& patched = g_slots[i];
-        if (patched.slot == nullptr || restore.hooks[patched.hook].active) continue;
+        if (patched.slot == nullptr || restore.hooks[patched.hook].active.load(std::memory_order_relaxed)) continue;
         if (!contains(info, reinterpret_cast<std::uintptr_t>(patched.slot))) continue;
         if (!haveTables) {
             readTables(info, tables);  // only its RELRO range is needed
@@ -196,7 +196,8 @@ int compact(dl_phdr_info*, std::size_t, void* data) {
     Hook* hooks = static_cast<Hook*>(data);
     std::size_t kept = 0;
     for (std::size_t i = 0; i < g_slotCount; ++i)
-        if (g_slots[i].slot != nullptr && hooks[g_slots[i].hook].active) g_slots[kept++] = g_slots[i];
+        if (g_slots[i].slot != nullptr && hooks[g_slots[i].hook].active.load(std::memory_order_relaxed))
+            g_slots[kept++] = g_slots[i];
     g_slotCount = kept;
     return 1;  // one call is enough
 }

@@ -3,6 +3,7 @@
 // their global offset table (the GOT slots of R_X86_64_JUMP_SLOT and R_X86_64_GLOB_DAT
 // relocations, RELRO pages made writable for the write). No Python.h: plain ELF. Objects loaded
 // later are patched when apply() runs again (the dlopen hook does that).
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -15,7 +16,8 @@ struct Hook {
     const char* symbol;
     void* replacement;
     bool allocator;  // skipped in the objects that own the allocator or record it themselves
-    bool active = false;
+    // Written under the GIL at start and stop; read by the patcher in any thread's dlopen.
+    std::atomic<bool> active = false;
     // The real function looks at its caller's RPATH/RUNPATH (dlopen): skipped in objects that have
     // one, except those that own the allocator (CPython's imports name their files by path).
     bool callerPaths = false;

@@ -185,7 +185,7 @@ void* dlsymHook(void* handle, const char* name) {
 }
 
 // Hook index -> the symbol it replaces and our function. Constant but for `active` (written under
-// the GIL by install/restore; read by the patcher under the loader's lock).
+// the GIL by install/restore; read by the patcher in whichever thread calls dlopen).
 enum HookIndex : std::size_t {
     kTrack, kUntrack, kDlopen, kDlsym, kMalloc, kCalloc, kRealloc, kFree, kPosixMemalign,
     kAlignedAlloc, kMemalign, kValloc, kPvalloc, kMmap, kMunmap, kMremap, kHookCount
@@ -240,9 +240,10 @@ void patchLoadedObjects() {
 }
 
 void setActive(bool tracked, bool native) {
-    g_hooks[kTrack].active = g_hooks[kUntrack].active = tracked;
-    g_hooks[kDlopen].active = tracked || native;
-    for (std::size_t i = kDlsym; i < kHookCount; ++i) g_hooks[i].active = native;
+    g_hooks[kTrack].active.store(tracked, std::memory_order_relaxed);
+    g_hooks[kUntrack].active.store(tracked, std::memory_order_relaxed);
+    g_hooks[kDlopen].active.store(tracked || native, std::memory_order_relaxed);
+    for (std::size_t i = kDlsym; i < kHookCount; ++i) g_hooks[i].active.store(native, std::memory_order_relaxed);
 }
 
 }  // namespace
