@@ -383,3 +383,42 @@ def test_an_extension_loaded_while_tracing_is_patched(tmp_path: Path) -> None:
     result = run_python(check, str(tmp_path / "restore.bin"), timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
+
+
+def test_a_library_unloaded_and_loaded_again_while_tracing(tmp_path: Path) -> None:
+    # dlclose, then dlopen again (most often at the same address): the slots patched in the
+    # first copy must not put that copy's old values into the second one at stop.
+    script = write_program(
+        tmp_path,
+        """
+        import ctypes, sys, _ctypes
+        import memhound
+
+        def load():
+            lib = ctypes.CDLL("libsqlite3.so.0")
+            lib.sqlite3_malloc.restype = ctypes.c_void_p
+            lib.sqlite3_free.argtypes = [ctypes.c_void_p]
+            return lib
+
+        with memhound.Tracker(sys.argv[1], native=True):
+            first = load()
+            first.sqlite3_free(first.sqlite3_malloc(1000))
+            _ctypes.dlclose(first._handle)
+            second = load()
+            kept = second.sqlite3_malloc(123456)  # SECOND COPY
+        # after stop, the library's GOT holds libc's functions again
+        second.sqlite3_free(second.sqlite3_malloc(4096))
+        second.sqlite3_free(kept)
+        print("ok")
+        """,
+    )
+    capture_path = tmp_path / "reload.bin"
+    result = run_python(script, str(capture_path), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    # The second copy was patched (at ctypes' dlsym of sqlite3_malloc). The call allocates no
+    # Python object at its line before releasing the GIL, so its block may have no Python stack.
+    malloc_sites = read_capture(capture_path).sites("leaks", "line", 0)
+    assert any(
+        site["allocator"] == "malloc" and 123456 <= site["bytes"] < 124000 for site in malloc_sites
+    )

@@ -23,6 +23,14 @@ constexpr std::size_t kMaxSlots = 16384;
 PatchedSlot g_slots[kMaxSlots];
 std::size_t g_slotCount = 0;
 
+// The table entry a slot already has: left by an object unloaded since, whose address another
+// object took (the old value it keeps is not this object's). Null when it has none.
+PatchedSlot* entryOf(void** slot) {
+    for (std::size_t i = 0; i < g_slotCount; ++i)
+        if (g_slots[i].slot == slot) return &g_slots[i];
+    return nullptr;
+}
+
 struct Pass {
     Hook* hooks;
     std::size_t hookCount;
@@ -78,7 +86,6 @@ struct ObjectTables {
     const ElfW(Rela)* rela = nullptr;
     std::size_t relaSize = 0;
     std::uintptr_t relroStart = 0, relroEnd = 0;
-    bool searchPath = false;  // DT_RPATH or DT_RUNPATH
 };
 
 bool readTables(const dl_phdr_info* info, ObjectTables& tables) {
@@ -104,8 +111,6 @@ bool readTables(const dl_phdr_info* info, ObjectTables& tables) {
             case DT_PLTREL: pltIsRela = entry->d_un.d_val == DT_RELA; break;
             case DT_RELA: tables.rela = reinterpret_cast<const ElfW(Rela)*>(dynamicAddress(info, entry->d_un.d_ptr)); break;
             case DT_RELASZ: tables.relaSize = entry->d_un.d_val / sizeof(ElfW(Rela)); break;
-            case DT_RPATH:
-            case DT_RUNPATH: tables.searchPath = true; break;
             default: break;
         }
     }
@@ -123,7 +128,6 @@ std::size_t hookFor(const ObjectTables& tables, const ElfW(Rela)& relocation, co
     for (std::size_t i = 0; i < pass.hookCount; ++i) {
         const Hook& hook = pass.hooks[i];
         if (!hook.active.load(std::memory_order_relaxed) || (hook.allocator && ownsAllocator)) continue;
-        if (hook.callerPaths && tables.searchPath && !ownsAllocator) continue;
         if (name[0] == hook.symbol[0] && std::strcmp(name, hook.symbol) == 0) return i;
     }
     return pass.hookCount;
@@ -137,9 +141,12 @@ void patchRelocations(const dl_phdr_info* info, const ObjectTables& tables, cons
         auto** slot = reinterpret_cast<void**>(info->dlpi_addr + relocations[r].r_offset);
         void* previous = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
         void* replacement = pass.hooks[index].replacement;
-        if (previous == replacement || g_slotCount == kMaxSlots) continue;
+        if (previous == replacement) continue;
+        PatchedSlot* entry = entryOf(slot);
+        if (entry == nullptr && g_slotCount == kMaxSlots) continue;  // table full: left as it is
         if (!writeSlot(slot, replacement, tables.relroStart, tables.relroEnd)) continue;
-        g_slots[g_slotCount++] = {slot, previous, index};
+        if (entry == nullptr) entry = &g_slots[g_slotCount++];
+        *entry = {slot, previous, index};
         ++pass.written;
     }
 }
@@ -202,6 +209,11 @@ int compact(dl_phdr_info*, std::size_t, void* data) {
     return 1;  // one call is enough
 }
 
+int readAdds(dl_phdr_info* info, std::size_t, void* data) {
+    *static_cast<unsigned long long*>(data) = info->dlpi_adds;
+    return 1;
+}
+
 int countSlots(dl_phdr_info*, std::size_t, void* data) {
     *static_cast<std::size_t*>(data) = g_slotCount;
     return 1;
@@ -220,6 +232,12 @@ std::size_t restoreInactive(Hook* hooks, std::size_t) {
     dl_iterate_phdr(&restoreObject, &restore);
     dl_iterate_phdr(&compact, hooks);
     return restore.written;
+}
+
+unsigned long long objectsAdded() {
+    unsigned long long adds = 0;
+    dl_iterate_phdr(&readAdds, &adds);
+    return adds;
 }
 
 std::size_t patchedSlots() {

@@ -18,9 +18,6 @@ struct Hook {
     bool allocator;  // skipped in the objects that own the allocator or record it themselves
     // Written under the GIL at start and stop; read by the patcher in any thread's dlopen.
     std::atomic<bool> active = false;
-    // The real function looks at its caller's RPATH/RUNPATH (dlopen): skipped in objects that have
-    // one, except those that own the allocator (CPython's imports name their files by path).
-    bool callerPaths = false;
 };
 
 // Code addresses whose objects never get allocator hooks (libc, libpython or the python
@@ -42,6 +39,9 @@ std::size_t apply(Hook* hooks, std::size_t hookCount, const Exclusions& exclusio
 
 // Puts back the old value of every slot patched for a hook that is no longer active.
 std::size_t restoreInactive(Hook* hooks, std::size_t hookCount);
+
+// The loader's count of objects loaded so far (dl_phdr_info::dlpi_adds): a change means new objects.
+unsigned long long objectsAdded();
 
 // How many slots hold a replacement now (tests).
 std::size_t patchedSlots();

@@ -160,13 +160,27 @@ void* mremapHook(void* old, std::size_t oldSize, std::size_t newSize, int flags,
 
 void patchLoadedObjects();
 
-// dlopen finds a relative name through the calling object's RPATH/RUNPATH: the hook is only in
-// objects without one (got::Hook::callerPaths), where memhound's module finds the same files.
+// The loader's object count when the GOTs were last patched.
+std::atomic<unsigned long long> g_patchedAdds{0};
+
+void patchIfObjectsAdded() {
+    const unsigned long long adds = got::objectsAdded();
+    if (adds == g_patchedAdds.load(std::memory_order_relaxed)) return;
+    g_patchedAdds.store(adds, std::memory_order_relaxed);
+    patchLoadedObjects();
+}
+
+// dlopen looks at its caller: a bare name is searched through the calling object's RUNPATH, a
+// name with $ORIGIN expands it to the caller's folder. Those calls leave through a tail call,
+// which keeps the caller's return address; what they load is patched at the next dlsym (native)
+// or by the writer thread within one sampling interval (refreshNativeHooks).
 void* dlopenHook(const char* file, int flags) {
+    if (file == nullptr || std::strchr(file, '/') == nullptr || std::strchr(file, '$') != nullptr)
+        return dlopen(file, flags);
     void* handle = dlopen(file, flags);
     if (handle != nullptr && g_installed.load(std::memory_order_acquire)) {
         RecorderGuard guard;
-        patchLoadedObjects();
+        patchIfObjectsAdded();
     }
     return handle;
 }
@@ -180,6 +194,10 @@ void* dlsymHook(void* handle, const char* name) {
     if (handle == RTLD_DEFAULT || handle == RTLD_NEXT || !g_native.load(std::memory_order_relaxed))
         return dlsym(handle, name);
     void* function = dlsym(handle, name);
+    if (g_installed.load(std::memory_order_acquire)) {
+        RecorderGuard guard;
+        patchIfObjectsAdded();  // a library that a bare-named dlopen loaded (ctypes.CDLL("libz.so.1"))
+    }
     void* hook = hookForFunction(function);
     return hook != nullptr ? hook : function;
 }
@@ -193,7 +211,7 @@ enum HookIndex : std::size_t {
 got::Hook g_hooks[kHookCount] = {
     {"PyTraceMalloc_Track", reinterpret_cast<void*>(&trackHook), false},
     {"PyTraceMalloc_Untrack", reinterpret_cast<void*>(&untrackHook), false},
-    {"dlopen", reinterpret_cast<void*>(&dlopenHook), false, false, true},
+    {"dlopen", reinterpret_cast<void*>(&dlopenHook), false},
     {"dlsym", reinterpret_cast<void*>(&dlsymHook), true},
     {"malloc", reinterpret_cast<void*>(&mallocHook), true},
     {"calloc", reinterpret_cast<void*>(&callocHook), true},
@@ -236,6 +254,7 @@ got::Exclusions exclusions() {
 }
 
 void patchLoadedObjects() {
+    g_patchedAdds.store(got::objectsAdded(), std::memory_order_relaxed);
     got::apply(g_hooks, kHookCount, exclusions(), reinterpret_cast<const void*>(&installNativeHooks));
 }
 
@@ -272,6 +291,12 @@ void detachNativeHooks() {
     g_installed.store(false, std::memory_order_release);
     g_native.store(false, std::memory_order_relaxed);
     setActive(false, false);
+}
+
+void refreshNativeHooks() {
+    if (!g_installed.load(std::memory_order_acquire)) return;
+    RecorderGuard guard;
+    patchIfObjectsAdded();
 }
 
 bool nativeHooksActive() { return g_native.load(std::memory_order_relaxed); }

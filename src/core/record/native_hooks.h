@@ -22,6 +22,9 @@ void restoreNativeHooks();
 // Fork child that stops tracing: the hooks pass through from now on, their GOT slots stay (the
 // loader's lock may be held by a thread that the fork did not copy, so the GOTs are not walked).
 void detachNativeHooks();
+// Patches the objects loaded since the last patching, if any (any thread; the writer thread calls
+// it at every wake-up, for libraries that a dlopen the hook could not follow brought in).
+void refreshNativeHooks();
 // Whether the C allocator is traced now.
 bool nativeHooksActive();
 // Slots of loaded objects that hold a hook now (tests).

@@ -3,6 +3,7 @@
 #include "core/record/writer_thread.h"
 
 #include "core/record/hooks.h"
+#include "core/record/native_hooks.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -95,6 +96,9 @@ void WriterThread::run() {
             m_wake.wait_for(lock, kSampleInterval, [&] { return !m_queue.empty() || m_stopping; });
             work.swap(m_queue);
             stopping = m_stopping;
+            // Under the queue's lock, which a fork takes first: no fork finds this thread holding
+            // the loader's lock in dl_iterate_phdr.
+            refreshNativeHooks();
         }
         writeBatches(work);
         sampleIfDue(false);
