@@ -28,6 +28,8 @@ TOOL_NAMES = (
     "memray",
     "memhound-full",
     "memhound-sampled",
+    "memray-native",
+    "memhound-native",
 )
 PROBE_TIMEOUT_S = 60
 
@@ -96,18 +98,30 @@ def _probe_capture(python: str, prefix: list[str]) -> str | None:
 def build_tools(python: str) -> list[Tool]:
     """Every compared tool, in report column order; plain python first (the baseline)."""
     memray = ("-m", "memray", "run", "--trace-python-allocators", "-q", "-f", "-o", CAPTURE)
+    # Native tracing: memray's --native also unwinds and keeps the C stack of every allocation,
+    # which memhound does not (it records the Python stack of the C allocator's calls).
+    memray_native = ("-m", "memray", "run", "--native", "--trace-python-allocators", "-q", "-f")
     memhound = ("-m", "memhound", "run")
     sampled = ("--sample-bytes", str(SAMPLE_BYTES))
     memhound_reason = probe_memhound(python)
+    memray_reason = probe_memray(python)
     return [
         Tool(BASELINE_TOOL, (), python=python),
         Tool("tracemalloc-1", (str(TRACEMALLOC_WRAPPER), "1"), python=python),
         Tool("tracemalloc-64", (str(TRACEMALLOC_WRAPPER), "64"), python=python),
-        Tool("memray", memray, "memray", probe_memray(python), python),
+        Tool("memray", memray, "memray", memray_reason, python),
         Tool("memhound-full", (*memhound, "-o", CAPTURE), "memhound", memhound_reason, python),
         Tool(
             "memhound-sampled",
             (*memhound, *sampled, "-o", CAPTURE),
+            "memhound",
+            memhound_reason,
+            python,
+        ),
+        Tool("memray-native", (*memray_native, "-o", CAPTURE), "memray", memray_reason, python),
+        Tool(
+            "memhound-native",
+            (*memhound, "--native", "-o", CAPTURE),
             "memhound",
             memhound_reason,
             python,

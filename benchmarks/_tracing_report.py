@@ -10,6 +10,8 @@ FULL_TOOL = "memhound-full"
 SAMPLED_TOOL = "memhound-sampled"
 FULL_BAR = 1.5
 SAMPLED_BAR = 1.05
+NATIVE_TOOL = "memhound-native"
+NATIVE_BAR = 2.0  # issue 12: --native full tracing, geomean over every workload
 BYTES_PER_EVENT_BAR = 2.0
 
 
@@ -104,6 +106,7 @@ def tracing_bars(results: TracingResults) -> list[BarResult]:
     return [
         _ratio_bar(results, FULL_TOOL, "full tracing", FULL_BAR),
         _ratio_bar(results, SAMPLED_TOOL, "sampled tracing", SAMPLED_BAR),
+        _ratio_bar(results, NATIVE_TOOL, "native tracing", NATIVE_BAR),
         _capture_bar(results),
     ]
 

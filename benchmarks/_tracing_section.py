@@ -41,7 +41,7 @@ def tracing_sections(
     with tempfile.TemporaryDirectory(prefix="memhound-bench-") as tmp:
         results = measure_tracing(workloads, tools, repeat, scale, Path(tmp), timeout_s, progress)
     bars = tracing_bars(results)
-    return _overhead_section(results, bars[:2]), _capture_section(results, bars[2:])
+    return _overhead_section(results, bars[:3]), _capture_section(results, bars[3:])
 
 
 def _overhead_section(results: TracingResults, bars: list[BarResult]) -> SectionReport:

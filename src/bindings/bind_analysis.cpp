@@ -65,12 +65,23 @@ nb::list frameList(const std::vector<analysis::Frame>& frames) {
     return out;
 }
 
+// A site's allocator as reports name it: "pymem" for every PyMem domain (analysis::siteAllocator).
+const char* allocatorName(common::Allocator allocator) {
+    switch (allocator) {
+        case common::Allocator::Malloc: return "malloc";
+        case common::Allocator::Mmap: return "mmap";
+        case common::Allocator::Tracked: return "tracked";
+        default: return "pymem";
+    }
+}
+
 nb::list rowList(const std::vector<analysis::SiteRow>& rows) {
     nb::list out;
     for (const analysis::SiteRow& row : rows)
         out.append(dictOf({{"bytes", nb::cast(whole(row.amount.bytes))},
                            {"count", nb::cast(whole(row.amount.count))},
                            {"stack", nb::cast(row.stack.value)},
+                           {"allocator", nb::cast(allocatorName(row.allocator))},
                            {"frames", nb::cast(frameList(row.frames))}}));
     return out;
 }
@@ -82,7 +93,8 @@ nb::dict headerDict(const format::Header& header) {
                    {"argv", nb::cast(header.argv)},
                    {"start_time_ns", nb::cast(header.startTimeNs)},
                    {"mode", nb::cast(header.mode == format::Mode::Sampled ? "sampled" : "full")},
-                   {"sample_bytes", nb::cast(header.sampleBytes)}});
+                   {"sample_bytes", nb::cast(header.sampleBytes)},
+                   {"native", nb::cast(header.native)}});
 }
 
 nb::list histogramList(const std::vector<analysis::SizeBucket>& buckets) {
@@ -136,6 +148,7 @@ nb::list growthList(const CaptureAnalysis& capture, const std::vector<std::uint6
     nb::list out;
     for (const analysis::SiteGrowth& site : growth)
         out.append(dictOf({{"stack", nb::cast(site.stack.value)},
+                           {"allocator", nb::cast(allocatorName(site.allocator))},
                            {"counts", nb::cast(site.counts)},
                            {"bytes", nb::cast(site.bytes)}}));
     return out;
@@ -276,7 +289,7 @@ void bindAnalysis(nb::module_& m) {
         .def_prop_ro("threads", [](const CaptureAnalysis& c) { return threadList(c.capture()); })
         .def("sites", &sites, "view"_a, "by"_a = "line", "limit"_a = 0,
              "Allocation sites of a view ('peak', 'leaks' or 'temporary') grouped by 'line', 'function' or "
-             "'stack': [{'bytes', 'count', 'stack', 'frames': [{'file', 'function', 'line'}] innermost "
+             "'stack': [{'bytes', 'count', 'stack', 'allocator', 'frames': [{'file', 'function', 'line'}] innermost "
              "first}], "
              "largest first (temporary: most allocations first); limit 0 = all.")
         .def("site_summary", &summaryDict, "view"_a, "by"_a = "line", "limit"_a = 0,
@@ -285,12 +298,15 @@ void bindAnalysis(nb::module_& m) {
         .def("stats", &statsDict, "Totals, peak, duration, size histogram and the top sites by count.")
         .def("timeline", &timelineList, "[{'time_s', 'rss_bytes', 'traced_bytes'}] per RSS sample.")
         .def("live_bytes", &liveBytes, "Traced bytes live at the end of the capture.")
+        .def_prop_ro(
+            "peak_bytes", [](const CaptureAnalysis& c) { return whole(c.peakBytes()); },
+            "Traced bytes live at the peak (in the window).")
         .def("live_allocations", &liveAllocations,
              "[(address, size, seq, stack_id)] live at the end, by seq.")
         .def("site_growth", &growthList, "checkpoints"_a,
              "Live allocations per stack at each checkpoint seq (ascending), counting allocations made at or "
              "after "
-             "the first: [{'stack', 'counts', 'bytes'}] for the stacks live at the last checkpoint.")
+             "the first: [{'stack', 'allocator', 'counts', 'bytes'}] for the stacks live at the last checkpoint.")
         .def(
             "stack_frames",
             [](const CaptureAnalysis& c, std::uint32_t stack) {

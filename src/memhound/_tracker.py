@@ -27,6 +27,10 @@ class Tracker:
         interval of N allocated bytes (for always-on use; reports scale the samples back up).
     follow_fork: a child made by fork() writes its own capture to PATH.<child pid>; without it
         the child stops tracing and leaves the parent's file alone.
+    native: trace the C allocator too (malloc, calloc, realloc, free, the aligned allocators,
+        anonymous mmap/munmap/mremap) in every loaded library but libc, the loader and libpython,
+        whose allocations the PyMem hooks record already. Memory that extensions report through
+        PyTraceMalloc_Track (numpy's arrays) is recorded in every mode.
     argv: the command line stored in the capture (default: sys.argv).
     """
 
@@ -36,6 +40,7 @@ class Tracker:
         sample_bytes: int | None = None,
         *,
         follow_fork: bool = False,
+        native: bool = False,
         argv: Sequence[str] | None = None,
     ) -> None:
         if sample_bytes is not None and (
@@ -47,6 +52,7 @@ class Tracker:
         self._path = os.fspath(path)
         self._sample_bytes = sample_bytes or 0
         self._follow_fork = follow_fork
+        self._native = bool(native)
         self._argv = list(sys.argv if argv is None else argv)
         self._owner_pid: int | None = None
         self._completed_path: str | None = None
@@ -71,7 +77,9 @@ class Tracker:
         if _core.is_tracing():
             raise UsageError(f"memhound is already tracing into {_core.tracing_path()}")
         try:
-            _core.start_tracing(self._path, self._sample_bytes, self._follow_fork, self._argv)
+            _core.start_tracing(
+                self._path, self._sample_bytes, self._follow_fork, self._argv, native=self._native
+            )
         except _core.CoreError as exc:
             raise UsageError(str(exc)) from None
         self._owner_pid = os.getpid()

@@ -7,12 +7,13 @@ Markers:
         a cache might stop at a limit.
     @pytest.mark.memhound_skip(reason)
         leaves the test out of --memhound-leaks.
-    @pytest.mark.limit_memory("24 MB")
+    @pytest.mark.limit_memory("24 MB", native=False)
         fails a test whose traced peak (memory allocated during the test and live at once)
-        exceeds the limit.
-    @pytest.mark.limit_leaks("1 MB", warmup=0)
+        exceeds the limit; native=True counts the C allocator's memory too (malloc, mmap).
+    @pytest.mark.limit_leaks("1 MB", warmup=0, native=False)
         fails a test that leaves more than the limit allocated when it returns (after a
         collection), after `warmup` untraced calls that fill caches.
+    A leak check (no_leaks, --memhound-leaks) always traces the C allocator too.
 Options:
     --memhound-leaks            checks every test as if it were marked no_leaks
     --memhound-iterations N     iterations of a check whose 8-run screen grew (fewer for slow tests)
@@ -51,8 +52,14 @@ MARKERS = (
         "with memhound and fail if memory or resources grow at every iteration"
     ),
     "memhound_skip(reason): leave the test out of memhound's leak checks",
-    "limit_memory(limit): fail if the traced peak of the test exceeds limit (e.g. '24 MB')",
-    "limit_leaks(limit, warmup=0): fail if the test leaves more than limit allocated",
+    (
+        "limit_memory(limit, native=False): fail if the traced peak of the test exceeds limit "
+        "(e.g. '24 MB'); native=True counts malloc and mmap memory too"
+    ),
+    (
+        "limit_leaks(limit, warmup=0, native=False): fail if the test leaves more than limit "
+        "allocated; native=True counts malloc and mmap memory too"
+    ),
 )
 
 Check = Callable[[Callable[[], Any]], None]
@@ -207,24 +214,24 @@ def _limit_checks_for(item: pytest.Function) -> list[Check]:
     return checks
 
 
-def _limit_memory_check(limit: str | int) -> Check:
+def _limit_memory_check(limit: str | int, native: bool = False) -> Check:
     size = parse_size(limit)
 
     def check(body: Callable[[], Any]) -> None:
-        use = traced_peak(body)
+        use = traced_peak(body, native=native)
         if use.total > size:
             pytest.fail(use.describe("the test's traced peak was", size), pytrace=False)
 
     return check
 
 
-def _limit_leaks_check(limit: str | int, warmup: int = 0) -> Check:
+def _limit_leaks_check(limit: str | int, warmup: int = 0, native: bool = False) -> Check:
     size = parse_size(limit)
 
     def check(body: Callable[[], Any]) -> None:
         for _ in range(warmup):
             body()
-        use = traced_leftover(body)
+        use = traced_leftover(body, native=native)
         if use.total > size:
             pytest.fail(use.describe("the test left allocated", size), pytrace=False)
 

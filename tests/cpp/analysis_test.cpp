@@ -32,14 +32,15 @@ public:
         return *this;
     }
     CaptureBuilder& alloc(std::uint64_t address, std::uint64_t size, std::uint32_t stack,
-                          std::uint32_t thread = 0) {
+                          std::uint32_t thread = 0, common::Allocator allocator = common::Allocator::PyObject) {
         m_capture.events.push_back({++m_seq, address, size, StackId(stack), ThreadId(thread),
-                                    EventKind::Alloc, common::Allocator::PyObject});
+                                    EventKind::Alloc, allocator});
         return *this;
     }
-    CaptureBuilder& free(std::uint64_t address, std::uint32_t thread = 0) {
+    CaptureBuilder& free(std::uint64_t address, std::uint32_t thread = 0,
+                         common::Allocator allocator = common::Allocator::PyObject) {
         m_capture.events.push_back({++m_seq, address, 0, StackId(0), ThreadId(thread), EventKind::Free,
-                                    common::Allocator::PyObject});
+                                    allocator});
         return *this;
     }
     CaptureBuilder& sample(double seconds, std::uint64_t rss) {
@@ -101,6 +102,44 @@ TEST(AnalysisTest, PeakShowsWhatWasLiveWhenTracedBytesWereLargest) {
     EXPECT_EQ(rows[0].frames[0], (Frame{"lib.py", "parse", 7}));
     EXPECT_EQ(rows[1].amount.bytes, 1000);
     EXPECT_EQ(rows[1].frames[0].line, 23);
+}
+
+TEST(AnalysisTest, ALineKeepsItsNativeMemoryInRowsApartFromItsPythonMemory) {
+    using common::Allocator;
+    CaptureBuilder builder = program();
+    builder.alloc(0x100, 100, 3, 0, Allocator::PyObject).alloc(0x200, 50, 3, 0, Allocator::PyMemRaw);
+    builder.alloc(0x300, 80'000'000, 3, 0, Allocator::Tracked).alloc(0x400, 4096, 3, 0, Allocator::Malloc);
+    builder.alloc(0x500, 1 << 20, 3, 0, Allocator::Mmap);
+    // A block that malloc returned and numpy then reported: the later record replaces the first.
+    builder.alloc(0x600, 1000, 8, 0, Allocator::Malloc).alloc(0x600, 1000, 8, 0, Allocator::Tracked);
+    CaptureAnalysis analysis(builder.build());
+    std::vector<SiteRow> rows = analysis.sites(View::Leaks, GroupBy::Line, 0).rows;
+    ASSERT_EQ(rows.size(), 4u);  // parse: tracked, mmap, malloc, PyMem (both domains); nothing from 0x600's malloc
+    EXPECT_EQ(rows[0].allocator, Allocator::Tracked);
+    EXPECT_EQ(rows[0].amount.bytes, 80'000'000 + 1000);  // line 7 of parse from both stacks
+    EXPECT_EQ(rows[1].allocator, Allocator::Mmap);
+    EXPECT_EQ(rows[2].allocator, Allocator::Malloc);
+    EXPECT_EQ(rows[2].amount.bytes, 4096);
+    EXPECT_EQ(rows[3].allocator, Allocator::PyObject);
+    EXPECT_EQ(rows[3].amount.bytes, 150);
+    EXPECT_EQ(rows[3].amount.count, 2);
+    EXPECT_EQ(analysis.stats().peakBytes, 100 + 50 + 80'000'000 + 4096 + (1 << 20) + 1000);
+}
+
+TEST(AnalysisTest, GrowthKeepsNativeMemoryApart) {
+    using common::Allocator;
+    CaptureBuilder builder = program();
+    std::vector<std::uint64_t> checkpoints{builder.nextSeq()};
+    for (std::uint64_t i = 0; i < 3; ++i) {
+        builder.alloc(0x1000 + i * 16, 64, 3).alloc(0x9000 + i * 65536, 65536, 3, 0, Allocator::Malloc);
+        checkpoints.push_back(builder.nextSeq());
+    }
+    CaptureAnalysis analysis(builder.build());
+    std::vector<analysis::SiteGrowth> growth = analysis.growth(checkpoints);
+    ASSERT_EQ(growth.size(), 2u);
+    EXPECT_EQ(growth[0].allocator, Allocator::PyObject);
+    EXPECT_EQ(growth[1].allocator, Allocator::Malloc);
+    EXPECT_EQ(growth[1].bytes, (std::vector<std::uint64_t>{0, 65536, 131072, 196608}));
 }
 
 TEST(AnalysisTest, LeaksAreTheAllocationsLiveAtTheEnd) {

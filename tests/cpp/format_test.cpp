@@ -61,6 +61,7 @@ TEST(FormatTest, RoundTripKeepsEveryField) {
         rawAlloc(1, 0x7f0000001010, 64, 2),
         rawAlloc(4, 0x10007, (1ull << 40) + 3, 1, Allocator::Mmap),  // unaligned address, huge size
         rawFree(6, 0x7f0000001010),
+        rawAlloc(7, 0x7f0000100000, 80'000'000, 2, Allocator::Tracked),
     };
     std::vector<RawEvent> workerEvents = {rawAlloc(2, 0x5500000000a0, 24, 0, Allocator::PyMemRaw),
                                           rawAlloc(3, 0x550000000010, 8, 2, Allocator::PyMem),
@@ -68,11 +69,12 @@ TEST(FormatTest, RoundTripKeepsEveryField) {
     Header header = sampleHeader();
     header.mode = Mode::Sampled;
     header.sampleBytes = 4096;
+    header.native = true;
     std::string bytes = writeCapture(header, [&](CaptureWriter& writer) {
         writer.writeBatch(ThreadId(0), mainEvents, defs);
         writer.writeBatch(ThreadId(1), workerEvents, workerDefs);
         writer.writeSample({-5, 6, 123456789});
-        writer.finish({6, 99});
+        writer.finish({7, 99});
         EXPECT_FALSE(writer.failed()) << writer.error();
     });
 
@@ -83,6 +85,7 @@ TEST(FormatTest, RoundTripKeepsEveryField) {
     EXPECT_EQ(capture.header.startTimeNs, header.startTimeNs);
     EXPECT_EQ(capture.header.mode, Mode::Sampled);
     EXPECT_EQ(capture.header.sampleBytes, 4096u);
+    EXPECT_TRUE(capture.header.native);
     ASSERT_EQ(capture.codes.size(), 2u);
     EXPECT_EQ(capture.codes[1].name, "Helper.build");
     EXPECT_EQ(capture.codes[0].lineTable, std::string("\x80\x00\xd8\x04", 4));
@@ -93,7 +96,9 @@ TEST(FormatTest, RoundTripKeepsEveryField) {
     EXPECT_EQ(capture.threads[1].name, "worker");
     EXPECT_EQ(capture.threads[1].nativeId, 778u);
 
-    ASSERT_EQ(capture.events.size(), 6u);
+    ASSERT_EQ(capture.events.size(), 7u);
+    EXPECT_EQ(capture.events[6].allocator, Allocator::Tracked);
+    EXPECT_EQ(capture.events[6].size, 80'000'000u);
     for (std::size_t i = 0; i < capture.events.size(); ++i) EXPECT_EQ(capture.events[i].seq, i + 1);
     const Event& huge = capture.events[3];
     EXPECT_EQ(huge.address, 0x10007u);

@@ -20,8 +20,9 @@ using analysis::LiveSet;
 using analysis::StackTotals;
 using analysis::Weigher;
 
-inline void addTo(StackTotals& totals, common::StackId stack, double bytes, double count) {
-    Amount* amount = totals.findOrInsert(stack.value);
+inline void addTo(StackTotals& totals, common::StackId stack, common::Allocator allocator, double bytes,
+                  double count) {
+    Amount* amount = totals.findOrInsert(analysis::siteKey(stack, allocator));
     amount->bytes += bytes;
     amount->count += count;
 }
@@ -31,7 +32,7 @@ inline StackTotals liveAfter(std::span<const format::Event> events, const Weighe
     for (std::size_t i = 0; i < count; ++i) live.apply(events[i]);
     StackTotals totals;
     live.forEach([&](const analysis::LiveAllocation& allocation) {
-        addTo(totals, allocation.stack, weigher.bytes(allocation.size), weigher.count(allocation.size));
+        addTo(totals, allocation.stack, allocation.allocator, weigher.bytes(allocation.size), weigher.count(allocation.size));
     });
     return totals;
 }
@@ -60,7 +61,7 @@ inline StackTotals referenceView(std::span<const format::Event> events, const We
         const analysis::LiveAllocation* released = live.apply(event);
         if (event.kind == format::EventKind::Free && released != nullptr &&
             live.allocationsSince(*released) <= analysis::kTemporaryWithin)
-            addTo(totals, released->stack, weigher.bytes(released->size), weigher.count(released->size));
+            addTo(totals, released->stack, released->allocator, weigher.bytes(released->size), weigher.count(released->size));
     }
     return totals;
 }
@@ -69,7 +70,7 @@ inline StackTotals referenceAllocations(std::span<const format::Event> events, c
     StackTotals totals;
     for (const format::Event& event : events)
         if (event.kind == format::EventKind::Alloc)
-            addTo(totals, event.stack, weigher.bytes(event.size), weigher.count(event.size));
+            addTo(totals, event.stack, event.allocator, weigher.bytes(event.size), weigher.count(event.size));
     return totals;
 }
 
@@ -111,12 +112,12 @@ inline std::vector<analysis::SiteGrowth> referenceGrowth(std::span<const format:
             const format::Event& event = events[next];
             const analysis::LiveAllocation* released = live.apply(event);
             if (released != nullptr && released->seq >= checkpoints.front()) {
-                Live* site = byStack.find(symbols.canonicalStack(released->stack).value);
+                Live* site = byStack.find(analysis::siteKey(symbols.canonicalStack(released->stack), released->allocator));
                 --site->count;
                 site->bytes -= released->size;
             }
             if (event.kind == format::EventKind::Alloc && event.seq >= checkpoints.front()) {
-                Live* site = byStack.findOrInsert(symbols.canonicalStack(event.stack).value);
+                Live* site = byStack.findOrInsert(analysis::siteKey(symbols.canonicalStack(event.stack), event.allocator));
                 ++site->count;
                 site->bytes += event.size;
             }
@@ -127,14 +128,17 @@ inline std::vector<analysis::SiteGrowth> referenceGrowth(std::span<const format:
     snapshots.back().forEach([&](std::uint64_t stack, const Live& last) {
         if (last.count == 0) return;
         analysis::SiteGrowth& site = growth.emplace_back();
-        site.stack = common::StackId(static_cast<std::uint32_t>(stack));
+        site.stack = analysis::stackOfSite(stack);
+        site.allocator = analysis::allocatorOfSite(stack);
         for (const auto& snapshot : snapshots) {
             const Live* at = snapshot.find(stack);
             site.counts.push_back(at ? at->count : 0);
             site.bytes.push_back(at ? at->bytes : 0);
         }
     });
-    std::sort(growth.begin(), growth.end(), [](const auto& a, const auto& b) { return a.stack < b.stack; });
+    std::sort(growth.begin(), growth.end(), [](const auto& a, const auto& b) {
+        return a.stack != b.stack ? a.stack < b.stack : a.allocator < b.allocator;
+    });
     return growth;
 }
 

@@ -10,6 +10,7 @@
 #include "capture_files.h"
 #include "core/analysis/capture_analysis.h"
 #include "core/common/error.h"
+#include "core/common/hash.h"
 #include "core/format/byte_source.h"
 #include "core/format/capture_index.h"
 #include "core/format/encoding.h"
@@ -251,14 +252,33 @@ TEST(StreamTest, ACorruptBatchIsRejectedWithItsOffsetWhileStreaming) {
     }
 }
 
+// The file header of `bytes` as version `version` (< 3) wrote it: without the native flag.
+std::string headerOfVersion(const std::string& bytes, std::uint32_t version) {
+    std::string fields = bytes.substr(20, format::detail::getU32(bytes.data() + 12) - 1);
+    std::string out = bytes.substr(0, 8);
+    format::detail::putU32(out, version);
+    format::detail::putU32(out, static_cast<std::uint32_t>(fields.size()));
+    format::detail::putU32(out, common::checksum32(fields.data(), fields.size()));
+    return out + fields;
+}
+
+TEST(StreamTest, AVersionTwoFileReadsTheSame) {
+    RandomCapture capture = randomCapture(9, 5'000, 2, false);
+    std::size_t headerEnd = 20 + format::detail::getU32(capture.bytes.data() + 12);
+    std::string old = headerOfVersion(capture.bytes, 2) + capture.bytes.substr(headerEnd);
+    format::Capture read = format::readCaptureBytes(old);
+    EXPECT_EQ(read.header.version, 2u);
+    EXPECT_FALSE(read.header.native);
+    ASSERT_EQ(read.events.size(), capture.truth.events.size());
+}
+
 TEST(StreamTest, AVersionOneFileReadsTheSame) {
     // Version 1 had no batch prefix: rebuild the file without them and with version 1.
     RandomCapture capture = randomCapture(8, 20'000, 3, false);
     auto source = format::memorySource(capture.bytes);
     format::CaptureIndex index = format::indexCapture(*source);
-    std::string old = capture.bytes.substr(0, 20 + format::detail::getU32(capture.bytes.data() + 12));
-    old[8] = 1;
-    std::size_t at = old.size();
+    std::string old = headerOfVersion(capture.bytes, 1);
+    std::size_t at = 20 + format::detail::getU32(capture.bytes.data() + 12);
     while (at < capture.bytes.size()) {
         format::detail::FrameHeader frame;
         ASSERT_TRUE(format::detail::parseFrameHeader(std::string_view(capture.bytes).substr(at), frame));

@@ -111,12 +111,13 @@ def test_ratios_use_medians_and_bars_judge_them() -> None:
         capture=(3_000, 1_000),
     )  # 3 bytes per event: misses <= 2
     assert results.ratio("w1", "memhound-full") == pytest.approx(1.6 / 1.2)
-    full, sampled, capture = tracing_bars(results)
+    full, sampled, native, capture = tracing_bars(results)
     assert (full.verdict, sampled.verdict, capture.verdict) == (
         Verdict.MET,
         Verdict.NOT_MET,
         Verdict.NOT_MET,
     )
+    assert native.verdict == Verdict.NOT_MEASURED and "not selected" in native.measured
     assert "1.33x" in full.measured and "3.00 B/event" in capture.measured
     assert "| 1.60 s (1.33x, ±9%) |" in overhead_table(results)  # spread: 0.3 / (2 * 1.6)
     assert cpu_table(results).splitlines()[2] == "| w1 | 1.00x | 1.33x | 1.08x |"
@@ -161,8 +162,10 @@ def test_a_failed_tool_is_reported_not_measured() -> None:
         {"plain": [1.0], "memhound-full": [], "memhound-sampled": []},
         failure={"memhound-full": "not installed", "memhound-sampled": "failed (exit 1): boom"},
     )
-    full, sampled, capture = tracing_bars(results)
-    assert {full.verdict, sampled.verdict, capture.verdict} == {Verdict.NOT_MEASURED}
+    full, sampled, native, capture = tracing_bars(results)
+    assert {full.verdict, sampled.verdict, native.verdict, capture.verdict} == {
+        Verdict.NOT_MEASURED
+    }
     assert "not installed" in full.measured
     row = overhead_table(results).splitlines()[2]
     assert row == "| w1 | 1.00 s (1.00x) | not installed | failed |"

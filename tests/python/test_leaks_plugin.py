@@ -353,13 +353,23 @@ def test_memhound_leaks_option_checks_every_test_and_nothing_without_it(pytester
         ('limit_leaks("64 KB")', "KEEP.append(bytearray(512 * 1024))", True),
         ('limit_leaks("1 MB")', "KEEP.append(bytearray(512 * 1024))", False),
         ('limit_leaks("64 KB")', "data = bytearray(512 * 1024)", False),
+        # ctypes' malloc, looked up inside the test (under the tracer): seen with native only
+        ('limit_memory("1 MB", native=True)', "KEEP.append(malloc_mib(4))", True),
+        ('limit_memory("1 MB")', "KEEP.append(malloc_mib(4))", False),
+        ('limit_leaks("64 KB", native=True)', "KEEP.append(malloc_mib(1))", True),
     ],
 )
 def test_limits(pytester, marker: str, body: str, fails: bool):
     pytester.makepyfile(
         f"""
+        import ctypes
         import pytest
         KEEP = []
+
+        def malloc_mib(mib):
+            libc = ctypes.CDLL(None)
+            libc.malloc.restype = ctypes.c_void_p
+            return libc.malloc(mib << 20)
 
         @pytest.mark.{marker}
         def test_limited():

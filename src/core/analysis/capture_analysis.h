@@ -51,6 +51,7 @@ public:
     Stats stats() const;
     const std::vector<TimelinePoint>& timeline() const { return m_summary.timeline; }
     double liveBytes() const { return m_summary.liveBytesAtEnd; }
+    double peakBytes() const { return m_summary.peakBytes; }
     std::vector<LiveAllocation> liveAllocations() const;  // by seq, with canonical stack ids
     std::vector<SiteGrowth> growth(std::span<const std::uint64_t> checkpoints) const;
     std::vector<Frame> stackFrames(common::StackId stack) const { return m_symbols.frames(stack); }

@@ -1,5 +1,7 @@
 #include "core/analysis/growth.h"
 
+#include "core/analysis/sites.h"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -22,12 +24,12 @@ void GrowthPass::apply(const format::Event& event) {
     const std::uint64_t first = m_checkpoints.front();
     const LiveAllocation* released = m_live.apply(event);
     if (released != nullptr && released->seq >= first) {
-        Live* site = m_byStack.find(m_symbols.canonicalStack(released->stack).value);
+        Live* site = m_byStack.find(siteKey(m_symbols.canonicalStack(released->stack), released->allocator));
         --site->count;
         site->bytes -= released->size;
     }
     if (event.kind == format::EventKind::Alloc && event.seq >= first) {
-        Live* site = m_byStack.findOrInsert(m_symbols.canonicalStack(event.stack).value);
+        Live* site = m_byStack.findOrInsert(siteKey(m_symbols.canonicalStack(event.stack), event.allocator));
         ++site->count;
         site->bytes += event.size;
     }
@@ -37,17 +39,20 @@ std::vector<SiteGrowth> GrowthPass::finish() {
     if (m_checkpoints.empty()) return {};
     while (m_snapshots.size() < m_checkpoints.size()) m_snapshots.push_back(m_byStack);
     std::vector<SiteGrowth> growth;
-    m_snapshots.back().forEach([&](std::uint64_t stack, const Live& last) {
+    m_snapshots.back().forEach([&](std::uint64_t key, const Live& last) {
         if (last.count == 0) return;
         SiteGrowth& site = growth.emplace_back();
-        site.stack = common::StackId(static_cast<std::uint32_t>(stack));
+        site.stack = stackOfSite(key);
+        site.allocator = allocatorOfSite(key);
         for (const LiveByStack& snapshot : m_snapshots) {
-            const Live* at = snapshot.find(stack);
+            const Live* at = snapshot.find(key);
             site.counts.push_back(at ? at->count : 0);
             site.bytes.push_back(at ? at->bytes : 0);
         }
     });
-    std::sort(growth.begin(), growth.end(), [](const SiteGrowth& a, const SiteGrowth& b) { return a.stack < b.stack; });
+    std::sort(growth.begin(), growth.end(), [](const SiteGrowth& a, const SiteGrowth& b) {
+        return a.stack != b.stack ? a.stack < b.stack : a.allocator < b.allocator;
+    });
     return growth;
 }
 

@@ -15,13 +15,15 @@ namespace memhound::analysis {
 
 struct SiteGrowth {
     common::StackId stack;
+    common::Allocator allocator = common::Allocator::PyObject;  // as siteAllocator (sites.h) gives it
     std::vector<std::uint64_t> counts;  // live allocations of this stack at each checkpoint
     std::vector<std::uint64_t> bytes;
 };
 
 // Live allocations per stack just before each checkpoint seq (ascending), counting only the
 // allocations made at or after checkpoints[0]; only the stacks with live allocations at the
-// last checkpoint, by canonical stack id (the same frames recorded under several ids are one).
+// last checkpoint, by canonical stack id (the same frames recorded under several ids are one)
+// and site allocator (a line's native memory grows apart from its Python objects).
 // Recorded allocations, not weighted. The constructor throws std::invalid_argument when the
 // checkpoints are not ascending.
 class GrowthPass final : public format::EventSink {

@@ -24,7 +24,7 @@ const LiveAllocation* LiveSet::apply(const format::Event& event) {
             m_liveBytes -= m_weigher.bytes(slot->size);
         }
         std::uint64_t& ordinal = allocationsOf(event.thread);
-        *slot = {event.address, event.size, event.seq, event.stack, event.thread, ordinal++};
+        *slot = {event.address, event.size, event.seq, event.stack, event.thread, ordinal++, event.allocator};
         m_liveBytes += m_weigher.bytes(event.size);
         return replaces ? &m_released : nullptr;
     }

@@ -34,6 +34,7 @@ struct LiveAllocation {
     common::StackId stack;
     common::ThreadId thread;
     std::uint64_t threadOrdinal;  // how many allocations its thread had made before it
+    common::Allocator allocator;
 };
 
 class LiveSet {

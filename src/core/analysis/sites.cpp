@@ -14,8 +14,8 @@ void appendKey(std::string& key, const Location& location, bool withLine) {
     key.append(reinterpret_cast<const char*>(fields), sizeof fields);
 }
 
-std::string groupKey(const Symbols& symbols, common::StackId stack, GroupBy by) {
-    std::string key;
+std::string groupKey(const Symbols& symbols, common::StackId stack, common::Allocator allocator, GroupBy by) {
+    std::string key(1, static_cast<char>(allocator));
     if (by == GroupBy::Stack) {
         for (const Location& location : symbols.locations(stack)) appendKey(key, location, true);
     } else {
@@ -35,11 +35,12 @@ SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupB
     std::vector<SiteRow> rows;
     std::vector<double> heaviest;  // per row: the measure of its representative stack
     std::unordered_map<std::string, std::size_t> rowOfKey;
-    totals.forEach([&](std::uint64_t stackValue, const Amount& amount) {
-        common::StackId stack(static_cast<std::uint32_t>(stackValue));
-        auto [it, inserted] = rowOfKey.try_emplace(groupKey(symbols, stack, by), rows.size());
+    totals.forEach([&](std::uint64_t site, const Amount& amount) {
+        const common::StackId stack = stackOfSite(site);
+        const common::Allocator allocator = allocatorOfSite(site);
+        auto [it, inserted] = rowOfKey.try_emplace(groupKey(symbols, stack, allocator, by), rows.size());
         if (inserted) {
-            rows.push_back({{}, stack, {}});
+            rows.push_back({{}, stack, {}, allocator});
             heaviest.push_back(-1);
         }
         SiteRow& row = rows[it->second];
@@ -55,7 +56,8 @@ SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupB
     std::sort(rows.begin(), rows.end(), [sort](const SiteRow& a, const SiteRow& b) {
         if (measure(a.amount, sort) != measure(b.amount, sort))
             return measure(a.amount, sort) > measure(b.amount, sort);
-        return a.stack < b.stack;
+        if (a.stack != b.stack) return a.stack < b.stack;
+        return a.allocator < b.allocator;
     });
     SiteSummary summary;
     summary.siteCount = rows.size();

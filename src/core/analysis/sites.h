@@ -23,13 +23,26 @@ struct Amount {
     double count = 0;  // weighted in sampled mode, hence not an integer
 };
 
-// Bytes and allocations per stack id, the input of grouping.
+// A site is a stack and where its memory came from: every PyMem domain is one (Python's own
+// memory, reported as PyObject), each other allocator its own, so that a line's numpy buffers
+// (Tracked) or malloc blocks make a row apart from its Python objects. Key: stack | allocator << 32.
+constexpr common::Allocator siteAllocator(common::Allocator allocator) {
+    return common::isPyMem(allocator) ? common::Allocator::PyObject : allocator;
+}
+constexpr std::uint64_t siteKey(common::StackId stack, common::Allocator allocator) {
+    return stack.value | std::uint64_t{static_cast<std::uint8_t>(siteAllocator(allocator))} << 32;
+}
+constexpr common::StackId stackOfSite(std::uint64_t key) { return common::StackId(static_cast<std::uint32_t>(key)); }
+constexpr common::Allocator allocatorOfSite(std::uint64_t key) { return static_cast<common::Allocator>(key >> 32); }
+
+// Bytes and allocations per site key, the input of grouping.
 using StackTotals = format::FlatMap<Amount>;
 
 struct SiteRow {
     Amount amount;
     common::StackId stack;      // the group's heaviest stack, whose frames are shown
     std::vector<Frame> frames;  // innermost first; empty for allocations made with no Python frame
+    common::Allocator allocator = common::Allocator::PyObject;  // as siteAllocator gives it
 };
 
 // The top rows of a view and the totals over all of its rows (for shares).

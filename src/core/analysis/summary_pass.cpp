@@ -39,12 +39,12 @@ void SummaryPass::consume(std::span<const format::Event> run) {
     }
 }
 
-SummaryPass::StackTally& SummaryPass::tally(common::StackId stack) { return *m_stacks.findOrInsert(stack.value); }
+SummaryPass::StackTally& SummaryPass::tally(std::uint64_t site) { return *m_stacks.findOrInsert(site); }
 
-void SummaryPass::noteChange(common::StackId stack, StackTally& tally) {
+void SummaryPass::noteChange(std::uint64_t site, StackTally& tally) {
     if (tally.changedSincePeak) return;
     tally.changedSincePeak = true;
-    m_changed.push_back(stack.value);
+    m_changed.push_back(site);
 }
 
 void SummaryPass::apply(const format::Event& event) {
@@ -64,12 +64,13 @@ void SummaryPass::apply(const format::Event& event) {
         double bytes = m_weigher.bytes(event.size), count = m_weigher.count(event.size);
         add(m_summary.allocatedTotal, bytes, count);
         add(m_buckets[std::bit_width(event.size)].amount, bytes, count);  // sizes in [2^(w-1), 2^w)
-        StackTally& site = tally(event.stack);
+        const std::uint64_t key = siteKey(event.stack, event.allocator);
+        StackTally& site = tally(key);
         add(site.allocated, bytes, count);
         if (event.address != format::FlatMap<LiveAllocation>::kEmptyKey) {  // the live set cannot hold ~0
             add(site.live, bytes, count);
             ++site.liveCount;
-            noteChange(event.stack, site);
+            noteChange(key, site);
         }
     }
     if (m_live.liveBytes() > m_summary.peakBytes) newPeak(event);
@@ -77,18 +78,19 @@ void SummaryPass::apply(const format::Event& event) {
 
 void SummaryPass::released(const LiveAllocation& allocation, bool isFree) {
     double bytes = m_weigher.bytes(allocation.size), count = m_weigher.count(allocation.size);
-    StackTally& site = tally(allocation.stack);
+    const std::uint64_t key = siteKey(allocation.stack, allocation.allocator);
+    StackTally& site = tally(key);
     add(site.live, -bytes, -count);
     --site.liveCount;
-    noteChange(allocation.stack, site);
+    noteChange(key, site);
     if (isFree && m_live.allocationsSince(allocation) <= kTemporaryWithin) add(site.temporary, bytes, count);
 }
 
 void SummaryPass::newPeak(const format::Event& event) {
     m_summary.peakBytes = m_live.liveBytes();
     m_summary.peakSeq = event.seq;
-    for (std::uint32_t stack : m_changed) {
-        StackTally& site = *m_stacks.find(stack);
+    for (std::uint64_t key : m_changed) {
+        StackTally& site = *m_stacks.find(key);
         site.atPeak = site.live;
         site.atPeakCount = site.liveCount;
         site.changedSincePeak = false;
@@ -108,11 +110,11 @@ CaptureSummary SummaryPass::finish(std::span<const format::ThreadRecord> namedTh
     takeSamplesBefore(~std::uint64_t{0});
     std::stable_sort(m_summary.timeline.begin(), m_summary.timeline.end(),
                      [](const TimelinePoint& a, const TimelinePoint& b) { return a.timeSeconds < b.timeSeconds; });
-    m_stacks.forEach([&](std::uint64_t stack, const StackTally& site) {
-        if (site.atPeakCount > 0) *m_summary.peak.findOrInsert(stack) = site.atPeak;
-        if (site.liveCount > 0) *m_summary.leaks.findOrInsert(stack) = site.live;
-        if (site.temporary.count > 0) *m_summary.temporary.findOrInsert(stack) = site.temporary;
-        if (site.allocated.count > 0) *m_summary.allocated.findOrInsert(stack) = site.allocated;
+    m_stacks.forEach([&](std::uint64_t key, const StackTally& site) {
+        if (site.atPeakCount > 0) *m_summary.peak.findOrInsert(key) = site.atPeak;
+        if (site.liveCount > 0) *m_summary.leaks.findOrInsert(key) = site.live;
+        if (site.temporary.count > 0) *m_summary.temporary.findOrInsert(key) = site.temporary;
+        if (site.allocated.count > 0) *m_summary.allocated.findOrInsert(key) = site.allocated;
     });
     m_summary.sizeHistogram = usedBuckets(std::move(m_buckets));
     for (const format::ThreadRecord& thread : namedThreads) *m_threads.findOrInsert(thread.id.value) = true;

@@ -17,7 +17,7 @@
 namespace memhound::analysis {
 
 struct CaptureSummary {
-    StackTotals peak, leaks, temporary, allocated;  // per stack id
+    StackTotals peak, leaks, temporary, allocated;  // per site key (sites.h)
     std::uint64_t events = 0;
     std::uint64_t recordedAllocations = 0;
     std::uint64_t recordedFrees = 0;
@@ -46,8 +46,8 @@ private:
         std::uint64_t liveCount = 0, atPeakCount = 0;  // recorded allocations, to tell none from ~0
         bool changedSincePeak = false;
     };
-    StackTally& tally(common::StackId stack);
-    void noteChange(common::StackId stack, StackTally& tally);
+    StackTally& tally(std::uint64_t site);
+    void noteChange(std::uint64_t site, StackTally& tally);
     void apply(const format::Event& event);
     void released(const LiveAllocation& allocation, bool isFree);
     void newPeak(const format::Event& event);
@@ -55,8 +55,8 @@ private:
 
     const Weigher& m_weigher;
     LiveSet m_live;
-    format::FlatMap<StackTally> m_stacks{1024};
-    std::vector<std::uint32_t> m_changed;  // stacks whose live amount changed since the last peak
+    format::FlatMap<StackTally> m_stacks{1024};  // by site key (sites.h)
+    std::vector<std::uint64_t> m_changed;        // sites whose live amount changed since the last peak
     std::vector<format::Sample> m_samples;  // by seq
     std::size_t m_nextSample = 0;
     std::int64_t m_startTimeNs;

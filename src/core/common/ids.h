@@ -26,9 +26,15 @@ using NodeId = Id<struct NodeTag>;
 // A type in a heap snapshot's type table.
 using TypeId = Id<struct TypeTag>;
 
-// The allocator an event came from. Stored in every allocation record so that native
-// allocators (malloc, mmap) can be added without a format change.
-enum class Allocator : std::uint8_t { PyMemRaw = 0, PyMem = 1, PyObject = 2, Malloc = 3, Mmap = 4 };
+// The allocator an event came from, stored in every allocation record (3 bits in the capture).
+// PyMemRaw/PyMem/PyObject: the PyMem domains. Malloc and Mmap: the C library, seen by the native
+// hooks (--native). Tracked: memory that an extension reported through PyTraceMalloc_Track
+// (numpy's array data, domain 389047), recorded in every mode.
+enum class Allocator : std::uint8_t { PyMemRaw = 0, PyMem = 1, PyObject = 2, Malloc = 3, Mmap = 4, Tracked = 5 };
+inline constexpr Allocator kLastAllocator = Allocator::Tracked;
+
+// Whether the memory of an allocator is Python's own (a PyMem domain): reports name the others.
+constexpr bool isPyMem(Allocator allocator) { return static_cast<std::uint8_t>(allocator) <= 2; }
 
 }  // namespace memhound::common
 

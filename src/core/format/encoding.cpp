@@ -1,4 +1,4 @@
-// Capture file format, version 2 (kFormatVersion in records.h: bump it on every change here).
+// Capture file format, version 3 (kFormatVersion in records.h: bump it on every change here).
 //
 // Fixed-width integers are little-endian. varint = unsigned LEB128, svarint = zigzag varint,
 // string = varint byte length then the bytes. checksum32 is common/hash.h's.
@@ -6,7 +6,10 @@
 // File header (20 bytes, then its payload):
 //   "MEMHOUND" | u32 version | u32 payload size | u32 checksum32(payload) | payload
 //   payload: string pythonVersion, svarint pid, varint argc, argc x string argv,
-//            svarint startTimeNs, u8 mode (0 full, 1 sampled), varint sampleBytes
+//            svarint startTimeNs, u8 mode (0 full, 1 sampled), varint sampleBytes,
+//            u8 native (0 or 1; version 3 on: the C allocator was traced too)
+//   Version 3 also allows allocator 5 (Tracked: PyTraceMalloc_Track) in events; versions 1 and 2
+//   are read as before (native = 0).
 //
 // Then frames up to the end of the file. Frame (13 bytes, then its payload):
 //   u8 type | u32 payload size | u32 checksum32(payload) | u32 checksum32(the 9 bytes before) | payload
@@ -92,6 +95,7 @@ std::string encodeFileHeader(const Header& header) {
     common::appendVarint(fields, common::zigzagEncode(header.startTimeNs));
     fields.push_back(static_cast<char>(header.mode));
     common::appendVarint(fields, header.sampleBytes);
+    fields.push_back(static_cast<char>(header.native ? 1 : 0));
 
     std::string out(kMagic);
     putU32(out, kFormatVersion);
@@ -263,6 +267,11 @@ Header decodeHeaderFields(std::string_view payload, std::uint32_t version, std::
     if (mode > static_cast<std::uint8_t>(Mode::Sampled)) in.fail("unknown mode " + std::to_string(mode));
     header.mode = static_cast<Mode>(mode);
     header.sampleBytes = in.varint();
+    if (version >= 3) {
+        std::uint8_t native = in.byte();
+        if (native > 1) in.fail("invalid native flag " + std::to_string(native));
+        header.native = native == 1;
+    }
     in.expectEnd();
     return header;
 }

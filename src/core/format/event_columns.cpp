@@ -275,7 +275,7 @@ public:
     Event next(std::size_t i, common::ThreadId thread) {
         auto flags = static_cast<std::uint8_t>(m_flags[i]);
         unsigned kind = flags & 1, allocator = (flags >> 1) & 7;
-        if (allocator > static_cast<unsigned>(common::Allocator::Mmap))
+        if (allocator > static_cast<unsigned>(common::kLastAllocator))
             m_seq.fail("unknown allocator " + std::to_string(allocator));
         m_lastSeq = i == 0 ? m_seq.varint() : m_lastSeq + 1 + static_cast<std::uint64_t>(m_seq.svarint());
         std::uint64_t address = nextAddress(kind, flags >> 4);

@@ -10,7 +10,7 @@
 namespace memhound::format {
 
 // Bumped on every change of the byte layout; the reader rejects files with a newer version.
-inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kFormatVersion = 3;
 
 enum class Mode : std::uint8_t { Full = 0, Sampled = 1 };
 
@@ -22,6 +22,7 @@ struct Header {
     std::int64_t startTimeNs = 0;
     Mode mode = Mode::Full;
     std::uint64_t sampleBytes = 0;  // mean sampling interval in bytes (Sampled mode only)
+    bool native = false;            // the C allocator was traced too (--native; version 3 on)
 };
 
 enum class EventKind : std::uint8_t { Alloc = 0, Free = 1 };

@@ -77,9 +77,22 @@ constexpr bool kCallerHoldsGil = Domain != PYMEM_DOMAIN_RAW;
 template <int Domain>
 constexpr common::Allocator kAllocatorOf = static_cast<common::Allocator>(Domain);
 
+// The stack of an event of a thread that does not hold the GIL: its last capture's, when the
+// thread has not moved since (a C call that released the GIL: ctypes, numpy, zlib); else empty.
+// PyGILState_GetThisThreadState reads the thread's own slot (no lock): null for a thread that
+// never ran Python, and never a thread state that was deleted since.
+[[gnu::noinline]] common::StackId stackWithoutGil() {
+    ThreadRecorder* own = t_hooks.recorder;
+    if (own == nullptr) return common::StackId{0};
+    PyThreadState* tstate = PyGILState_GetThisThreadState();
+    if (tstate == nullptr || tstate != own->tstate()) return common::StackId{0};
+    return own->stacks().unmovedStack(tstate, Session::generation());
+}
+
 // Inlined into each hook that records: the common case runs without a further call.
 template <int Domain>
-[[gnu::always_inline]] inline void recordAlloc(void* address, std::size_t size) {
+[[gnu::always_inline]] inline void recordAlloc(void* address, std::size_t size,
+                                               common::Allocator allocator = kAllocatorOf<Domain>) {
     const auto at = reinterpret_cast<std::uint64_t>(address);
     if (Session::sampleBytes() != 0) Session::instance().sampled().insert(at);
     PyThreadState* running = compat::gilHolder();
@@ -88,9 +101,11 @@ template <int Domain>
     if (!(kCallerHoldsGil<Domain> && recorder != nullptr && recorder->tstate() == running))
         recorder = recorderOf(Session::instance(), running);
     if (recorder == nullptr) [[unlikely]]
-        return Session::instance().recordWithoutGil(RawEvent{at, size, 0, 0, EventKind::Alloc, kAllocatorOf<Domain>, 0});
+        return Session::instance().recordWithoutGil(
+            RawEvent{at, size, 0, stackWithoutGil().value, EventKind::Alloc, allocator, 0});
     const common::StackId stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions());
-    recorder->push(EventKind::Alloc, kAllocatorOf<Domain>, at, size, stack, recorder->nextSeq());
+    recorder->stacks().remember(Session::generation());
+    recorder->push(EventKind::Alloc, allocator, at, size, stack, recorder->nextSeq());
 }
 
 // A number for an event of the calling thread: from its block when it holds the GIL.
@@ -101,14 +116,15 @@ std::uint64_t seqForCaller() {
 
 // seq is the event's sequence number when already taken (realloc), else 0.
 template <int Domain>
-[[gnu::always_inline]] inline void recordFree(void* address, std::uint64_t seq) {
+[[gnu::always_inline]] inline void recordFree(void* address, std::uint64_t seq,
+                                              common::Allocator allocator = kAllocatorOf<Domain>) {
     const auto at = reinterpret_cast<std::uint64_t>(address);
     if (Session::sampleBytes() != 0 && !Session::instance().sampled().erase(at)) return;
     ThreadRecorder* recorder = t_hooks.recorder;
     if (!(kCallerHoldsGil<Domain> && recorder != nullptr)) recorder = recorderOf(Session::instance(), compat::gilHolder());
     if (recorder == nullptr) [[unlikely]]
-        return Session::instance().recordWithoutGil(RawEvent{at, 0, seq, 0, EventKind::Free, kAllocatorOf<Domain>, 0});
-    recorder->push(EventKind::Free, kAllocatorOf<Domain>, at, 0, common::StackId{0}, seq != 0 ? seq : recorder->nextSeq());
+        return Session::instance().recordWithoutGil(RawEvent{at, 0, seq, 0, EventKind::Free, allocator, 0});
+    recorder->push(EventKind::Free, allocator, at, 0, common::StackId{0}, seq != 0 ? seq : recorder->nextSeq());
 }
 
 // The hooks keep their common case short (in sampled mode nearly every call is one): the
@@ -353,6 +369,19 @@ void swapThreadingProfile(PyObject* expected, PyObject* replacement) {
 }
 
 }  // namespace
+
+// Any thread, with or without the GIL (the raw domain's rules), inside a RecorderGuard.
+void recordExternalAlloc(common::Allocator allocator, void* address, std::size_t size) {
+    if (address == nullptr || !Session::recording() || !wantsAlloc(size)) return;
+    recordAlloc<PYMEM_DOMAIN_RAW>(address, size, allocator);
+}
+
+void recordExternalFree(common::Allocator allocator, void* address, std::uint64_t seq) {
+    if (address == nullptr || !Session::recording() || !wantsFree(address)) return;
+    recordFree<PYMEM_DOMAIN_RAW>(address, seq, allocator);
+}
+
+std::uint64_t externalSeq() { return seqForCaller(); }
 
 void watchThreadExit() { t_exitWatch.armed = true; }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "core/common/ids.h"
 #include "core/record/sampling.h"
 
 namespace memhound::record {
@@ -43,6 +44,15 @@ public:
 private:
     bool m_nested;
 };
+
+// Events of allocators other than PyMem (PyTraceMalloc_Track, the native hooks): any thread, with
+// or without the GIL, called inside a RecorderGuard; each does nothing unless recording (and, in
+// sampled mode, unless the sampler picks the block). `seq`: the free's number when taken before
+// the block was released (realloc), else 0.
+void recordExternalAlloc(common::Allocator allocator, void* address, std::size_t size);
+void recordExternalFree(common::Allocator allocator, void* address, std::uint64_t seq = 0);
+// A sequence number for an event of the calling thread (a realloc's free, taken beforehand).
+std::uint64_t externalSeq();
 
 // Makes sure the calling thread hands over its buffer when it exits.
 void watchThreadExit();

@@ -15,6 +15,7 @@
 #include "core/format/writer.h"
 #include "core/record/arena_cache.h"
 #include "core/record/hooks.h"
+#include "core/record/native_hooks.h"
 #include "core/record/py_text.h"
 
 namespace memhound::record {
@@ -170,6 +171,7 @@ void Session::start(const TraceOptions& options) {
     m_header.argv = options.argv;
     m_header.mode = options.sampleBytes != 0 ? format::Mode::Sampled : format::Mode::Full;
     m_header.sampleBytes = options.sampleBytes;
+    m_header.native = options.native;
     openCapture(options.path);
     m_warned = false;
     m_sampled.clear(options.sampleBytes == 0);
@@ -184,6 +186,7 @@ void Session::start(const TraceOptions& options) {
     m_started = true;
     s_recording.store(true);
     installAllocators();
+    installNativeHooks(options.native);
     installArenaCache();
     if (s_sampleBytes == 0) installFrameHook();
     installThreadNameHook();
@@ -209,6 +212,7 @@ void Session::stop() {
     s_recording.store(false);
     m_sampled.clear();
     restoreAllocators();
+    restoreNativeHooks();
     restoreArenaCache();
     restoreFrameHook();
     restoreThreadNameHook();
@@ -360,6 +364,7 @@ void Session::stopInChild() {
     s_recording.store(false);
     m_sampled.clear();
     restoreAllocators();
+    detachNativeHooks();
     restoreArenaCache();
     restoreFrameHook();
     m_acceptingBatches = false;

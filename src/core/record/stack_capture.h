@@ -37,6 +37,26 @@ public:
         return entry.node;
     }
 
+    // Keeps what the last capture found on top of the stack (GIL held, after a capture).
+    void remember(std::uint64_t generation) {
+        if (m_entries.empty()) {
+            m_last = {};
+            return;
+        }
+        const Entry& top = m_entries.back();
+        m_last = {top.frame, top.code, top.offset, top.node, generation};
+    }
+    // For an event of this thread while it does not hold the GIL (a C call that released it):
+    // the last capture's node when the thread's top frame is still the one it found, at the same
+    // instruction, in the same session; else the empty stack. The thread's own frames do not change
+    // while it runs C code, so reading them needs no GIL; m_last is the owning thread's alone.
+    common::StackId unmovedStack(PyThreadState* tstate, std::uint64_t generation) const {
+        if (tstate == nullptr || m_last.frame == nullptr || m_last.generation != generation) return {};
+        compat::Frame* top = compat::topFrame(tstate);
+        if (top != m_last.frame || compat::frameCode(top) != m_last.code) return {};
+        return compat::instructionOffset(top) == m_last.offset ? m_last.node : common::StackId{};
+    }
+
     void onCall() { ++m_depth; }
     void onReturn() {
         --m_depth;
@@ -169,6 +189,14 @@ private:
     // Drops the cached frames and callee slots that point at any of the (sorted) codes.
     void forgetCodes(const std::vector<PyCodeObject*>& sortedCodes);
 
+    struct LastTop {
+        compat::Frame* frame = nullptr;
+        PyCodeObject* code = nullptr;
+        int offset = 0;
+        common::StackId node;
+        std::uint64_t generation = 0;
+    };
+    LastTop m_last;                       // see remember(); the owning thread's alone
     std::vector<Entry> m_entries;         // the last captured stack, root first
     std::vector<compat::Frame*> m_scratch;  // frames read by the current capture, top first
     int m_depth = 0;

@@ -1,6 +1,7 @@
 #pragma once
 // The recorder's entry points for the bindings (no Python.h here). Every function is called
 // with the GIL held; misuse and I/O errors at start throw common::Error.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@ struct TraceOptions {
     std::string path;
     std::uint64_t sampleBytes = 0;  // 0 = full mode (every allocation)
     bool followFork = false;        // a forked child writes its own capture at path.<pid>
+    bool native = false;            // trace the C allocator too (native_hooks.h)
     std::vector<std::string> argv;  // stored in the header
 };
 
@@ -25,6 +27,8 @@ void flushTracing();
 void releaseUnusedCode();
 bool isTracing();
 std::optional<std::string> tracingPath();
+// GOT slots of loaded objects that hold a hook now (tests).
+std::size_t nativePatchedSlots();
 // The sequence number the next event will get.
 std::uint64_t currentSeq();
 

@@ -1,4 +1,9 @@
+#include "core/record/compat.h"
+
 #include "core/record/writer_thread.h"
+
+#include "core/record/hooks.h"
+#include "core/record/native_hooks.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -36,7 +41,11 @@ std::int64_t wallClockNs() {
 WriterThread::WriterThread(std::unique_ptr<format::CaptureWriter> writer, std::function<void(const std::string&)> onFailure)
     : m_writer(std::move(writer)), m_onFailure(std::move(onFailure)) {
     m_statmFd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    m_thread = std::thread([this] { run(); });
+    m_thread = std::thread([this] {
+        // Its own allocations (zstd's, through the native hooks) are the tool's, never traced.
+        t_hooks.enterRecorder();
+        run();
+    });
 }
 
 WriterThread::~WriterThread() {
@@ -87,6 +96,9 @@ void WriterThread::run() {
             m_wake.wait_for(lock, kSampleInterval, [&] { return !m_queue.empty() || m_stopping; });
             work.swap(m_queue);
             stopping = m_stopping;
+            // Under the queue's lock, which a fork takes first: no fork finds this thread holding
+            // the loader's lock in dl_iterate_phdr.
+            refreshNativeHooks();
         }
         writeBatches(work);
         sampleIfDue(false);

@@ -34,7 +34,7 @@ from memhound._leaks._defaults import (
 )
 from memhound._leaks._extend import Extension, ambiguity, next_round
 from memhound._leaks._growth import (
-    SiteGrowth,
+    by_stack,
     growing_sites,
     grows_every_time,
     per_iteration,
@@ -190,7 +190,7 @@ def _analyze(
     per iteration left unanalysed as residue."""
     after = take_census()
     capture = read_capture(_bounded(os.path.join(folder, "leaks.bin")))
-    rows = [SiteGrowth.from_row(row) for row in capture.site_growth(observation.checkpoints)]
+    rows = by_stack(capture.site_growth(observation.checkpoints))
     growth = growing_sites(rows, iterations, window)
     garbage = cyclic_garbage(capture, observation.garbage)
     if all(residue(trim_frames(capture.stack_frames(item.stack))) for item in growth):

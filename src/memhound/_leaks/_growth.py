@@ -31,6 +31,23 @@ class SiteGrowth:
         return cls(int(row["stack"]), tuple(row["counts"]), tuple(row["bytes"]))
 
 
+def by_stack(rows: Iterable[Mapping[str, Any]]) -> list[SiteGrowth]:
+    """One SiteGrowth per stack from Capture.site_growth rows, whose native memory (malloc,
+    PyTraceMalloc_Track) comes in rows of its own: a site is a stack, whatever the allocator."""
+    merged: dict[int, SiteGrowth] = {}
+    for row in rows:
+        site = SiteGrowth.from_row(row)
+        known = merged.get(site.stack)
+        if known is not None:
+            site = SiteGrowth(
+                site.stack,
+                tuple(a + b for a, b in zip(known.counts, site.counts)),
+                tuple(a + b for a, b in zip(known.sizes, site.sizes)),
+            )
+        merged[site.stack] = site
+    return list(merged.values())
+
+
 @dataclass(frozen=True)
 class Growth:
     """A leaking site and its average growth per iteration over the window."""

@@ -53,25 +53,27 @@ class MemoryUse:
         return "\n".join(lines)
 
 
-def traced_peak(body: Callable[[], Any]) -> MemoryUse:
-    """Runs `body` once under the tracer: the largest traced live size, and its sites."""
-    capture = _traced_call(body, collect=False)
+def traced_peak(body: Callable[[], Any], native: bool = False) -> MemoryUse:
+    """Runs `body` once under the tracer (the C allocator too when `native`): the largest
+    traced live size, and its sites."""
+    capture = _traced_call(body, collect=False, native=native)
     sites = capture.sites("peak", "line", SHOWN_SITES)
     return MemoryUse(int(capture.stats()["peak_bytes"]), list(sites))
 
 
-def traced_leftover(body: Callable[[], Any]) -> MemoryUse:
-    """Runs `body` once under the tracer: what it allocated and left alive (after a collection)."""
-    capture = _traced_call(body, collect=True)
+def traced_leftover(body: Callable[[], Any], native: bool = False) -> MemoryUse:
+    """Runs `body` once under the tracer (the C allocator too when `native`): what it allocated
+    and left alive (after a collection)."""
+    capture = _traced_call(body, collect=True, native=native)
     return MemoryUse(int(capture.live_bytes()), list(capture.sites("leaks", "line", SHOWN_SITES)))
 
 
-def _traced_call(body: Callable[[], Any], collect: bool) -> Any:
+def _traced_call(body: Callable[[], Any], collect: bool, native: bool) -> Any:
     if _core.is_tracing():
         raise MemhoundError("a memory limit cannot be checked while memhound is already tracing")
     with tempfile.TemporaryDirectory(prefix="memhound-limit-") as folder:
         path = os.path.join(folder, "call.bin")
-        _core.start_tracing(path)
+        _core.start_tracing(path, native=native)
         try:
             body()
             if collect and gc.isenabled():

@@ -73,7 +73,10 @@ def observe(
         gc.freeze()  # garbage made before the run is frozen too: it is not the run's growth
     elif observation.gc_enabled:
         gc.collect()
-    _core.start_tracing(path)
+    # native: a C extension's or ctypes' malloc made during the run is a site with its line
+    # (memory malloc'd through a function pointer looked up before tracing is still only
+    # seen in mallinfo's totals).
+    _core.start_tracing(path, native=True)
     try:
         _checkpoint(observation)
         # The probe is one more pass of the same loop: the same call line, hence the same

@@ -19,7 +19,7 @@ from memhound._tracker import Tracker
 SUMMARY = "run a Python program and record its allocations"
 
 HELP = """\
-usage: memhound run [-h] [-o FILE] [--sample-bytes N] [--follow-fork]
+usage: memhound run [-h] [-o FILE] [--sample-bytes N] [--follow-fork] [--native]
                     (script.py | -m MODULE | -c CODE) [args ...]
 
 Runs a Python program (a script, -m module or -c code, with its arguments) as `python` would,
@@ -31,6 +31,7 @@ examples:
   memhound run app.py --port 8000
   memhound run -o build/app.bin -m mypackage.worker
   memhound run --sample-bytes 1048576 service.py     # low-overhead sampling
+  memhound run --native train.py                     # C extensions' malloc and mmap too
 
 program:
   script.py             the Python script to run
@@ -47,6 +48,9 @@ options:
                         on average
   --follow-fork         a forked child writes its own capture to FILE.<child pid> (default: it
                         stops tracing)
+  --native              trace the C allocator too: malloc, calloc, realloc, free, the aligned
+                        allocators and anonymous mmap of every loaded library (C extensions),
+                        each with the Python line that called into it
 """
 
 # The options that take a value: the next word, or after "=" (also -oFILE).
@@ -57,6 +61,7 @@ class RunOptions(NamedTuple):
     output: str | None = None
     sample_bytes: int | None = None
     follow_fork: bool = False
+    native: bool = False
     help: bool = False
 
 
@@ -91,6 +96,8 @@ def parse_options(words: Sequence[str]) -> RunOptions:
             raise UsageError(f"option {name} takes no value")
         elif name == "--follow-fork":
             options = options._replace(follow_fork=True)
+        elif name == "--native":
+            options = options._replace(native=True)
         elif name in ("-h", "--help"):
             options = options._replace(help=True)
         else:
@@ -105,6 +112,7 @@ def run(options: RunOptions, program: Program) -> int:
         output,
         sample_bytes=options.sample_bytes,
         follow_fork=options.follow_fork,
+        native=options.native,
         argv=program.argv,
     )
     start_failures: list[MemhoundError] = []

@@ -1,11 +1,13 @@
 """JSON documents for `memhound report --json` and `memhound stats --json`, over plain rows.
 
-report: {"schema": 1, "capture": {path, header, complete, truncated_at, event_count},
+report: {"schema": 1, "capture": {path, header, complete, truncated_at, event_count, memory},
          "view": "peak"|"leaks"|"temporary", "by": "line"|"function"|"stack",
          "total_bytes", "total_count", "site_count" (over every site of the view),
-         "sites": [{"bytes", "count", "bytes_share", "count_share",
+         "sites": [{"bytes", "count", "bytes_share", "count_share", "allocator",
                     "frames": [{"file", "function", "line" (null if unknown), "source"}]}]}
-         (frames innermost first, without the launcher's frames)
+         (frames innermost first, without the launcher's frames; allocator "pymem", "tracked",
+         "malloc" or "mmap"; memory: {traced_peak_bytes, peak_rss_bytes, untraced_bytes,
+         large_gap, native} or null without RSS samples)
 stats:  {"schema": 1, "capture": {...}, every key of Capture.stats(),
          "allocations_per_s", "bytes_per_s" (null without a duration)}
 """
@@ -50,6 +52,7 @@ def _site(row: SiteRow, total_bytes: int, total_count: int, source: SourceLookup
         "count": row["count"],
         "bytes_share": row["bytes"] / total_bytes if total_bytes else 0.0,
         "count_share": row["count"] / total_count if total_count else 0.0,
+        "allocator": row.get("allocator", "pymem"),
         "frames": [
             {**frame, "source": source(frame["file"], frame["line"])} for frame in row["frames"]
         ],

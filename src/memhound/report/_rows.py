@@ -5,7 +5,7 @@ Renderers depend on these shapes only, never on a Capture, so that tests fabrica
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class FrameRow(TypedDict):
@@ -18,6 +18,9 @@ class SiteRow(TypedDict):
     bytes: int
     count: int
     frames: list[FrameRow]  # innermost first; empty when no Python frame was running
+    # where the memory came from: "pymem" (Python's allocators, the default when absent),
+    # "tracked" (PyTraceMalloc_Track: numpy's arrays), "malloc" or "mmap" (--native)
+    allocator: NotRequired[str]
 
 
 class SiteSummary(TypedDict):
@@ -27,6 +30,23 @@ class SiteSummary(TypedDict):
     total_count: int
     site_count: int
     sites: list[SiteRow]
+
+
+# Untraced memory is worth a warning from this much on, when it is also this share of the peak
+# RSS: an interpreter with a few C extensions loaded holds 20-60 MiB that no allocator hook sees
+# (code, stacks, the libraries' static data), which is no news to the reader.
+UNTRACED_WARNING_BYTES = 64 * 1024 * 1024
+UNTRACED_WARNING_SHARE = 0.5
+
+
+class MemoryInfo(TypedDict):
+    """The traced peak against the process's peak RSS (the writer thread's samples)."""
+
+    traced_peak_bytes: int
+    peak_rss_bytes: int  # the largest RSS sample in the window
+    untraced_bytes: int  # peak_rss_bytes - traced_peak_bytes, at least 0
+    large_gap: bool  # untraced_bytes passes both warning thresholds
+    native: bool  # the capture traced the C allocator too
 
 
 class CaptureInfo(TypedDict):
@@ -39,6 +59,7 @@ class CaptureInfo(TypedDict):
     event_count: int  # events read (in the window when there is one)
     file_event_count: int
     window: list[int | None] | None  # [from_seq, until_seq] read, None for the whole capture
+    memory: NotRequired[MemoryInfo | None]  # None when the capture has no RSS sample
 
 
 def capture_info(capture: Any, path: str) -> CaptureInfo:
@@ -51,4 +72,23 @@ def capture_info(capture: Any, path: str) -> CaptureInfo:
         event_count=int(capture.event_count),
         file_event_count=int(capture.file_event_count),
         window=list(capture.window) if capture.window is not None else None,
+        memory=memory_info(capture),
+    )
+
+
+def memory_info(capture: Any) -> MemoryInfo | None:
+    """How much of the peak RSS the trace saw, or None without RSS samples."""
+    samples = [point["rss_bytes"] for point in capture.timeline() if point["rss_bytes"] > 0]
+    if not samples:
+        return None
+    peak_rss = max(samples)
+    traced = int(capture.peak_bytes)
+    untraced = max(0, peak_rss - traced)
+    return MemoryInfo(
+        traced_peak_bytes=traced,
+        peak_rss_bytes=peak_rss,
+        untraced_bytes=untraced,
+        large_gap=untraced >= UNTRACED_WARNING_BYTES
+        and untraced >= UNTRACED_WARNING_SHARE * peak_rss,
+        native=bool(capture.header.get("native", False)),
     )

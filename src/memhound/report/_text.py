@@ -50,7 +50,9 @@ def render_sites(
     lines.append(_header_row())
     for rank, row in enumerate(rows, start=1):
         lines.append(
-            _number_cells(rank, row, _share(row, summary, view)) + _where(row["frames"], 0)
+            _number_cells(rank, row, _share(row, summary, view))
+            + _where(row["frames"], 0)
+            + _allocator_note(row)
         )
         lines.extend(_stack_lines(row["frames"], by, source))
     return "\n".join(lines) + "\n"
@@ -77,9 +79,33 @@ def _capture_line(info: CaptureInfo) -> str:
     mode = f"{header.get('mode')} mode"
     if header.get("mode") == "sampled":
         mode += ", estimated from samples"
+    if header.get("native"):
+        mode += ", native allocations included"
     line = f"Capture {info['path']}{program} (pid {header.get('pid')}, {mode}, {_state(info)})"
+    memory = memory_line(info)
+    if memory:
+        line += f"\n{memory}"
     window = _window_text(info)
     return line + (f"\n{window}" if window else "")
+
+
+def memory_line(info: CaptureInfo) -> str:
+    """How much of the peak RSS the trace saw, with a hint when much of it was not; '' without samples."""
+    memory = info.get("memory")
+    if not memory:
+        return ""
+    line = (
+        f"Traced {format_bytes(memory['traced_peak_bytes'])} of "
+        f"{format_bytes(memory['peak_rss_bytes'])} peak RSS"
+    )
+    if not memory["large_gap"]:
+        return line
+    if memory["native"]:
+        return (
+            line + f"; {format_bytes(memory['untraced_bytes'])} untraced"
+            " (code, thread stacks, file mappings, allocator overhead)"
+        )
+    return line + "; run with --native to see the rest"
 
 
 def _state(info: CaptureInfo) -> str:
@@ -114,6 +140,18 @@ def _header_row() -> str:
 def _number_cells(rank: int, row: SiteRow, share: str) -> str:
     values = (str(rank), format_bytes(row["bytes"]), share, format_count(row["count"]))
     return "".join(value.rjust(width) for value, width in zip(values, _NUMBER_WIDTHS)) + "  "
+
+
+# How a row names memory that is not Python's own (SiteRow.allocator).
+_ALLOCATOR_NOTES = {
+    "tracked": "  [PyTraceMalloc_Track]",
+    "malloc": "  [malloc]",
+    "mmap": "  [mmap]",
+}
+
+
+def _allocator_note(row: SiteRow) -> str:
+    return _ALLOCATOR_NOTES.get(row.get("allocator", "pymem"), "")
 
 
 def _where(frames: Sequence[FrameRow], index: int) -> str:
@@ -183,6 +221,9 @@ def _summary_lines(stats: dict[str, Any], info: CaptureInfo) -> list[str]:
     ]
     if info.get("window"):
         fields.insert(5, ("window", _window_text(info).removeprefix("Window: ")))
+    memory = memory_line(info)
+    if memory:
+        fields.insert([name for name, _ in fields].index("peak") + 1, ("memory", memory))
     width = max(len(name) for name, _ in fields)
     return [f"{name.ljust(width)}  {value}" for name, value in fields]
 
