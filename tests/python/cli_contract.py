@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 REPORT_KEYS = {
@@ -97,3 +98,18 @@ def run_memhound(
         cwd=cwd,
         env=None if env is None else {**os.environ, **env},
     )
+
+
+def write_program(folder: Path, source: str, name: str = "program.py") -> Path:
+    """`source` (dedented) written as `folder/name`: a program for a test to run."""
+    script = folder / name
+    script.write_text(textwrap.dedent(source))
+    return script
+
+
+def line_of(script: Path, marker: str) -> int:
+    """The 1-based line of the source line that contains `marker` (a comment in the program)."""
+    for number, text in enumerate(script.read_text().splitlines(), start=1):
+        if marker in text:
+            return number
+    raise AssertionError(f"{marker} not in {script}")

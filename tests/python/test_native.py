@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_contract import run_memhound
+from cli_contract import line_of, run_memhound, write_program
 
 from memhound._capture import read_capture
 
@@ -31,19 +31,6 @@ libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
 libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
 """
-
-
-def write_program(folder: Path, source: str, name: str = "program.py") -> Path:
-    script = folder / name
-    script.write_text(textwrap.dedent(source))
-    return script
-
-
-def line_of(script: Path, marker: str) -> int:
-    for number, text in enumerate(script.read_text().splitlines(), start=1):
-        if marker in text:
-            return number
-    raise AssertionError(f"{marker} not in {script}")
 
 
 def memhound(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -15,25 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_contract import run_memhound
+from cli_contract import line_of, run_memhound, write_program
 
 from memhound._capture import read_capture
 
 MIB = 1 << 20
-
-
-def write_program(folder: Path, source: str, name: str = "program.py") -> Path:
-    script = folder / name
-    script.write_text(textwrap.dedent(source))
-    return script
-
-
-def line_of(script: Path, marker: str) -> int:
-    """The 1-based line of the source line that contains `marker` (a comment in the program)."""
-    for number, text in enumerate(script.read_text().splitlines(), start=1):
-        if marker in text:
-            return number
-    raise AssertionError(f"{marker} not in {script}")
 
 
 def memhound(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
