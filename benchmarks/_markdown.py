@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 
 class Verdict(Enum):
@@ -61,3 +62,14 @@ def replace_section(document: str, title: str, new: str) -> str:
     following = document.find("\n## ", start + len(title))
     end = len(document) if following == -1 else following + 1
     return document[:start] + new + ("\n" if following != -1 else "") + document[end:]
+
+
+def write_section(path: str | None, title: str, text: str) -> None:
+    """Replaces the "## title" block of the file at `path` with `text`; prints it without a path."""
+    if path is None:
+        print(text)
+        return
+    document = Path(path)
+    document.write_text(
+        replace_section(document.read_text(encoding="utf-8"), title, text), encoding="utf-8"
+    )

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _markdown import BarResult, bars_table, replace_section, table, verdict_of
+from _markdown import BarResult, bars_table, table, verdict_of, write_section
 
 TITLE = "## Reading captures at scale"
 HERE = Path(__file__).resolve().parent
@@ -208,13 +208,7 @@ def main(argv: list[str]) -> int:
         reports = time_reports(report_commands(trace_workload(folder), folder), args.rounds, folder)
         synthetic = time_synthetic(int(args.synthetic_events), max(1, args.rounds - 1), folder)
     text = section(reports, synthetic, args.rounds)
-    if args.write:
-        path = Path(args.write)
-        path.write_text(
-            replace_section(path.read_text(encoding="utf-8"), TITLE, text), encoding="utf-8"
-        )
-    else:
-        print(text)
+    write_section(args.write, TITLE, text)
     return 0
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _markdown import replace_section, table
+from _markdown import table, write_section
 
 TITLE = "## Leak checks of real test suites"
 OUTCOME = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
@@ -108,13 +108,7 @@ def main(argv: list[str]) -> int:
         rows.append(measure(name, Path(checkout), tests))
         print(" | ".join(rows[-1]), file=sys.stderr)
     text = section(rows)
-    if args.write:
-        path = Path(args.write)
-        path.write_text(
-            replace_section(path.read_text(encoding="utf-8"), TITLE, text), encoding="utf-8"
-        )
-    else:
-        print(text)
+    write_section(args.write, TITLE, text)
     return 0
 
 
