@@ -15,6 +15,7 @@ import threading
 from types import FrameType
 from typing import Any
 
+from memhound._errors import UsageError
 from memhound._lines._engine import (
     ENGINE,
     FunctionStats,
@@ -45,6 +46,8 @@ _local = threading.local()  # per thread: depth (enable calls), previous (the tr
 
 def register(code: object, threads: str) -> FunctionStats:
     stats = ENGINE.profile(code, threads)
+    if stats.threads != threads:
+        raise UsageError(f"{stats.name} is already profiled with threads={stats.threads!r}")
     _profiled[code] = stats
     return stats
 

@@ -142,7 +142,9 @@ def _module_file(module: str) -> str:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError) as exc:
         raise UsageError(f"no module named '{module}' ({exc})") from None
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+    if spec is None:
+        raise UsageError(f"no module named '{module}'")
+    if not spec.origin or not spec.origin.endswith(".py"):
         raise UsageError(f"no Python source for module '{module}'")
     return spec.origin
 
