@@ -15,7 +15,6 @@ its own lines and toward the calling line of the outer one.
 from __future__ import annotations
 
 import threading
-from typing import NamedTuple
 
 from memhound import _core
 
@@ -82,12 +81,6 @@ class _Activation:
         self.allocated0 = self.freed0 = self.line_max = self.base = 0
 
 
-class _Reading(NamedTuple):
-    allocated: int
-    freed: int
-    high: int
-
-
 class Engine:
     """Every profiled function's figures, fed by an event source (memhound._lines._trace).
 
@@ -139,11 +132,24 @@ class Engine:
             activation = self._activations.get(frame)
             if activation is None or activation not in activation.domain.running:
                 return
-            now = self._fold(counters)
-            self._close(activation, now)
+            self._fold(counters)
+            # the running line closes and the next opens at the same counters (the hot path)
+            at = 3 if activation.domain is self._process else 0
+            allocated, freed = counters[at], counters[at + 1]
+            figures = activation.stats.line(activation.line)
+            gained = allocated - activation.allocated0
+            lost = freed - activation.freed0
+            figures.allocated += gained
+            figures.freed += lost
+            activation.net += gained - lost
+            peak = activation.line_max - activation.base
+            if figures.peak is None or peak > figures.peak:
+                figures.peak = peak
             activation.line = number
             activation.stats.line(number).occurrences += 1
-            self._open(activation, now, activation.domain)
+            activation.allocated0, activation.freed0 = allocated, freed
+            activation.line_max = allocated - freed
+            activation.base = allocated - freed - activation.net
 
     def pause(self, frame: object, finished: bool, counters: Counters) -> None:
         """The activation returned, yielded or raised; `finished`: it will not run again."""
@@ -176,39 +182,39 @@ class Engine:
             domain = self._threads[ident] = _Domain()
         return domain
 
-    def _fold(self, counters: Counters) -> tuple[_Reading, _Reading]:
-        """The thread's and the process's counters, each running activation's maximum raised."""
-        t_alloc, t_freed, t_high, p_alloc, p_freed, p_high = counters
+    def _fold(self, counters: Counters) -> Counters:
+        """Raises each running activation's line maximum to the high just read (and reset)."""
+        high = counters[2]
         own = self._threads.get(threading.get_ident())
         if own is not None:
             for activation in own.running:
-                activation.line_max = max(activation.line_max, t_high)
+                activation.line_max = max(activation.line_max, high)
+        high = counters[5]
         for activation in self._process.running:
-            activation.line_max = max(activation.line_max, p_high)
-        return _Reading(t_alloc, t_freed, t_high), _Reading(p_alloc, p_freed, p_high)
+            activation.line_max = max(activation.line_max, high)
+        return counters
 
-    def _open(
-        self, activation: _Activation, now: tuple[_Reading, _Reading], domain: _Domain
-    ) -> None:
-        reading = now[1] if domain is self._process else now[0]
-        level = reading.allocated - reading.freed
-        activation.allocated0 = reading.allocated
-        activation.freed0 = reading.freed
-        activation.line_max = level
-        activation.base = level - activation.net
+    def _open(self, activation: _Activation, counters: Counters, domain: _Domain) -> None:
+        at = 3 if domain is self._process else 0  # the process's counters follow the thread's
+        allocated, freed = counters[at], counters[at + 1]
+        activation.allocated0 = allocated
+        activation.freed0 = freed
+        activation.line_max = allocated - freed
+        activation.base = allocated - freed - activation.net
         if activation not in domain.running:
             domain.running.append(activation)
 
-    def _close(self, activation: _Activation, now: tuple[_Reading, _Reading]) -> None:
-        reading = now[1] if activation.domain is self._process else now[0]
+    def _close(self, activation: _Activation, counters: Counters) -> None:
+        at = 3 if activation.domain is self._process else 0
         figures = activation.stats.line(activation.line)
-        allocated = reading.allocated - activation.allocated0
-        freed = reading.freed - activation.freed0
+        allocated = counters[at] - activation.allocated0
+        freed = counters[at + 1] - activation.freed0
         figures.allocated += allocated
         figures.freed += freed
         activation.net += allocated - freed
         peak = activation.line_max - activation.base
-        figures.peak = peak if figures.peak is None else max(figures.peak, peak)
+        if figures.peak is None or peak > figures.peak:
+            figures.peak = peak
 
 
 ENGINE = Engine()
