@@ -13,7 +13,7 @@ from _section import SectionReport
 from _stats import format_ratio, format_seconds
 from _tools import BENCH_DIR
 
-TITLE = "Line by line"
+TITLE = f"Line by line, CPython {platform.python_version()}"
 WORKER = BENCH_DIR / "_lines_worker.py"
 MODES = ("plain", "memhound", "memory_profiler")
 LABELS = {"memhound": "@memhound.profile", "memory_profiler": "memory_profiler @profile"}

@@ -1,7 +1,7 @@
 """Line profiling overhead: @memhound.profile against memory_profiler's @profile.
 
 Runs only this section (benchmarks/_lines_section.py) and prints it, or with --write replaces its
-block ("## Line by line") in that file.
+block ("## Line by line, CPython X.Y.Z") in that file.
 """
 
 from __future__ import annotations

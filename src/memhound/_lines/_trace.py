@@ -1,4 +1,6 @@
-"""The event source of line profiling: sys.settrace in the threads that run a profiled function.
+"""Which functions are profiled, and the event source of line profiling: sys.monitoring on
+CPython 3.12+ (memhound._lines._monitoring), sys.settrace on 3.11, in the threads that run a
+profiled function.
 
 The global trace function sees every call in a traced thread; it answers with the local tracer
 only for the code of profiled functions (a code object registered by `memhound.profile`, or a
@@ -16,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 from memhound._errors import UsageError
+from memhound._lines import _monitoring
 from memhound._lines._engine import (
     ENGINE,
     FunctionStats,
@@ -49,7 +52,13 @@ def register(code: object, threads: str) -> FunctionStats:
     if stats.threads != threads:
         raise UsageError(f"{stats.name} is already profiled with threads={stats.threads!r}")
     _profiled[code] = stats
+    if _monitoring.available():
+        _monitoring.instrument(code)
     return stats
+
+
+def profiled(code: object) -> FunctionStats | None:
+    return _profiled.get(code)
 
 
 def register_name(filename: str, qualname: str, threads: str) -> _NameTarget:
@@ -59,7 +68,10 @@ def register_name(filename: str, qualname: str, threads: str) -> _NameTarget:
 
 
 def enable() -> None:
-    """Traces the calling thread (nested: until the matching disable)."""
+    """Events for the profiled functions (nested: until the matching disable); with settrace,
+    in the calling thread."""
+    if _monitoring.available():
+        return _monitoring.enable()
     depth = getattr(_local, "depth", 0)
     if depth == 0:
         _local.previous = sys.gettrace()
@@ -68,6 +80,8 @@ def enable() -> None:
 
 
 def disable() -> None:
+    if _monitoring.available():
+        return _monitoring.disable()
     depth = getattr(_local, "depth", 0)
     if depth == 0:
         return
@@ -75,6 +89,22 @@ def disable() -> None:
     if depth == 1:
         sys.settrace(_local.previous)
         _local.previous = None
+
+
+def enable_program() -> None:
+    """Events for the whole program, every thread, the named functions matched when they start."""
+    if _monitoring.available():
+        return _monitoring.enable(names=True)
+    threading.settrace(global_trace)
+    return enable()
+
+
+def disable_program() -> None:
+    if _monitoring.available():
+        return _monitoring.disable()
+    disable()
+    threading.settrace(None)  # type: ignore[arg-type]
+    return None
 
 
 def global_trace(frame: FrameType, event: str, arg: Any) -> Any:
@@ -85,7 +115,7 @@ def global_trace(frame: FrameType, event: str, arg: Any) -> Any:
     if stats is None:
         if not _unmatched or code in _seen:
             return None
-        stats = _match_name(code)
+        stats = match_name(code)
         if stats is None:
             return None
     counters = read_counters()
@@ -97,7 +127,10 @@ def global_trace(frame: FrameType, event: str, arg: Any) -> Any:
     return _local_trace
 
 
-def _match_name(code: Any) -> FunctionStats | None:
+def match_name(code: Any) -> FunctionStats | None:
+    """The figures of a code named on the command line (registered now), or None."""
+    if not _unmatched or code in _seen:
+        return None
     _seen.add(code)
     target = _unmatched.get((code.co_filename, getattr(code, "co_qualname", code.co_name)))
     if target is None:

@@ -7,7 +7,6 @@ import ast
 import importlib.util
 import json
 import sys
-import threading
 from collections.abc import Callable, Sequence
 
 from memhound import _core
@@ -107,13 +106,11 @@ def run(
 def _measured(body: Callable[[], None]) -> None:
     """Counting and tracing around the program's own code: every thread it starts is traced too."""
     _core.meter_start()
-    threading.settrace(_trace.global_trace)
-    _trace.enable()
+    _trace.enable_program()
     try:
         body()
     finally:
-        _trace.disable()
-        threading.settrace(None)  # type: ignore[arg-type]
+        _trace.disable_program()
         _core.meter_stop()
 
 
