@@ -398,3 +398,41 @@ def test_increments_agree_with_memory_profiler_on_big_allocations(tmp_path: Path
     for marker in ("# A", "# B"):
         mine = row(ours, line_of(plain, marker))["net"]
         assert theirs[line_of(script, marker)] == pytest.approx(mine, rel=0.1)
+
+
+ANOTHER_TRACER = """\
+    import sys
+    import memhound
+
+    seen = []
+
+    def tracer(frame, event, arg):
+        if event == "line" and frame.f_code.co_name == "helper":
+            seen.append(frame.f_lineno)
+        return tracer
+
+    def helper():
+        return bytearray(1024)
+
+    @memhound.profile(at_exit=False)
+    def work():
+        return helper()  # CALL
+
+    sys.settrace(tracer)
+    work()
+    restored = sys.gettrace() is tracer
+    sys.settrace(None)
+    PROFILED = [work]
+    print(restored, len(seen))
+"""
+
+
+def test_another_tracer_is_given_back_and_on_312_keeps_running(tmp_path: Path) -> None:
+    script = write_program(tmp_path, ANOTHER_TRACER)
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
+    restored, seen = result.stdout.split()
+    assert restored == "True"
+    # 3.12+ takes its events from sys.monitoring: a settrace tool goes on seeing every line
+    assert (int(seen) > 0) == (sys.version_info >= (3, 12))
