@@ -120,13 +120,14 @@ def test_threads_own_counts_only_the_function_thread_and_all_counts_every_thread
     script = tmp_path / "program.py"
     joins, mines = lines_of(script, "# JOIN"), lines_of(script, "# MINE")
     assert own["threads"] == "own" and everyone["threads"] == "all"
-    for report, mine in zip((own, everyone), mines):
-        assert MIB <= row(report, mine)["net"] < MIB + 4 * KIB
+    assert MIB <= row(own, mines[0])["net"] < MIB + 4 * KIB
+    # with threads="all" the ending thread's last frees may land on the next line
+    assert abs(row(everyone, mines[1])["net"] - MIB) < 16 * KIB
     # the other thread allocates while the function is on thread.start() or thread.join()
     for report, join in zip((own, everyone), joins):
         report["threads_lines"] = row(report, join - 1)["net"] + row(report, join)["net"]
     assert own["threads_lines"] < 64 * KIB
-    assert 4 * MIB <= everyone["threads_lines"] < 4 * MIB + 64 * KIB
+    assert 4 * MIB - 16 * KIB <= everyone["threads_lines"] < 4 * MIB + 64 * KIB
 
 
 ASYNC = """\
