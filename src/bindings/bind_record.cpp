@@ -1,8 +1,10 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include "bindings/bindings.h"
+#include "core/record/line_meter.h"
 #include "core/record/tracer.h"
 
 namespace nb = nanobind;
@@ -28,6 +30,20 @@ void bindRecord(nb::module_& m) {
           "Releases the code objects that only the recorder still holds (code compiled again and again).");
     m.def("is_tracing", &record::isTracing, "True while this process records into a capture file.");
     m.def("tracing_path", &record::tracingPath, "The capture file being written, or None.");
+    m.def("meter_start", &record::meter::start,
+          "Starts the line meter's byte counters (nested: counting lasts until the last meter_stop).");
+    m.def("meter_stop", &record::meter::stop, "Ends one meter_start.");
+    m.def("meter_users", &record::meter::users, "How many meter_start calls are not stopped yet.");
+    m.def(
+        "meter_pause_and_read",
+        [] {
+            const record::meter::Reading r = record::meter::pauseAndRead();
+            return std::make_tuple(r.thread.allocated, r.thread.freed, r.thread.high, r.process.allocated,
+                                   r.process.freed, r.process.high);
+        },
+        "Stops counting this thread's allocations until meter_resume and returns (thread allocated,\n"
+        "freed, high, process allocated, freed, high); each high is reset to the current level.");
+    m.def("meter_resume", &record::meter::resume, "Counts this thread's allocations again.");
     m.def("current_seq", &record::currentSeq, "The sequence number the next recorded event will get.");
 }
 

@@ -51,6 +51,7 @@ _LAZY_EXPORTS = {
     "ClassSnapshot": "memhound._class_tracker",
     "InstanceLife": "memhound._class_tracker",
     "load_class_stats": "memhound._class_tracker",
+    "profile": "memhound._lines",
 }
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "graph",
     "load_class_stats",
     "load_snapshot",
+    "profile",
     "pymalloc_stats",
     "read_capture",
     "refcount",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "core/record/line_meter.h"
 #include "core/record/py_text.h"
 #include "core/record/sampling.h"
 #include "core/record/session.h"
@@ -186,8 +187,26 @@ template <int Domain, typename Allocate>
     return allocateRecorded<Domain>(size, chosen, allocate);
 }
 
+// While a line meter is on (line_meter.h): every block is counted, and recorded as usual when a
+// capture is being written. The guard keeps a large object block from being counted again as the
+// raw block pymalloc takes for it.
+template <int Domain, typename Allocate>
+[[gnu::noinline]] void* allocateMetered(std::size_t size, Allocate allocate) {
+    if (t_hooks.inRecorder()) return allocate();
+    t_hooks.enterRecorder();
+    void* address = allocate();
+    if (address != nullptr) {
+        if (Session::recording() && wantsAlloc(size)) recordAlloc<Domain>(address, size);
+        meter::noteAlloc(address, size);
+    }
+    t_hooks.leaveRecorder();
+    return address;
+}
+
 template <int Domain, typename Allocate>
 inline void* allocate(std::size_t size, Allocate allocate) {
+    if (meter::on()) [[unlikely]]
+        return allocateMetered<Domain>(size, allocate);
     if (passesSampler<Domain>(size)) return allocate();
     return allocateSlowly<Domain>(size, allocate);
 }
@@ -223,12 +242,38 @@ template <int Domain>
     return address;
 }
 
+// realloc while a line meter is on: the old block's size is taken out of the meter's table before
+// the call and put back if the call fails.
+template <int Domain>
+[[gnu::noinline]] void* reallocMetered(void* old, std::size_t size) {
+    const PyMemAllocatorEx& previous = g_previous[Domain];
+    if (t_hooks.inRecorder()) return previous.realloc(previous.ctx, old, size);
+    t_hooks.enterRecorder();
+    const bool recording = Session::recording();
+    const bool tracksOld = recording && old != nullptr && wantsFree(old);
+    const std::uint64_t freeSeq = tracksOld ? seqForCaller() : 0;
+    const std::uint64_t oldSize = meter::forget(old);
+    void* address = previous.realloc(previous.ctx, old, size);
+    if (address != nullptr) {
+        if (tracksOld) recordFree<Domain>(old, freeSeq);
+        if (recording && wantsAlloc(size)) recordAlloc<Domain>(address, size);
+        meter::noteFreed(oldSize);
+        meter::noteAlloc(address, size);
+    } else {
+        meter::putBack(old, oldSize);
+    }
+    t_hooks.leaveRecorder();
+    return address;
+}
+
 // Sampled mode's common case: the old block was not sampled and the new size reaches no sample
 // point. Any size may take it: the guard keeps the raw block that pymalloc takes or resizes for
 // a large request from being counted again by the raw domain's hook.
 template <int Domain>
 void* hookRealloc(void*, void* old, std::size_t size) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
+    if (meter::on()) [[unlikely]]
+        return reallocMetered<Domain>(old, size);
     if (samplerCurrentUnguarded() && (old == nullptr || !wantsFree(old))) {
         if (!t_hooks.sampler.countDown(size)) {
             t_hooks.sampler.restart();
@@ -255,9 +300,24 @@ template <int Domain>
     t_hooks.leaveRecorder();
 }
 
+// A free while a line meter is on: counted before the block is released (its address may be
+// reused at once).
+template <int Domain>
+[[gnu::noinline]] void freeMetered(void* address) {
+    const PyMemAllocatorEx& previous = g_previous[Domain];
+    if (t_hooks.inRecorder()) return previous.free(previous.ctx, address);
+    t_hooks.enterRecorder();
+    if (address != nullptr && Session::recording() && wantsFree(address)) recordFree<Domain>(address, 0);
+    meter::noteFree(address);
+    previous.free(previous.ctx, address);
+    t_hooks.leaveRecorder();
+}
+
 template <int Domain>
 void hookFree(void*, void* address) {
     const PyMemAllocatorEx& previous = g_previous[Domain];
+    if (meter::on()) [[unlikely]]
+        return freeMetered<Domain>(address);
     // In sampled mode almost every free stops here, at the filter lookup (tested first: an
     // address that was never sampled passes through whether recording or not).
     if (!wantsFree(address) || t_hooks.inRecorder() || !Session::recording()) return previous.free(previous.ctx, address);

@@ -15,6 +15,7 @@
 #include "core/format/writer.h"
 #include "core/record/arena_cache.h"
 #include "core/record/hooks.h"
+#include "core/record/line_meter.h"
 #include "core/record/native_hooks.h"
 #include "core/record/py_text.h"
 
@@ -211,7 +212,7 @@ void Session::stop() {
     sampleThreadNames();
     s_recording.store(false);
     m_sampled.clear();
-    restoreAllocators();
+    if (!meter::on()) restoreAllocators();  // a line meter still counts through them
     restoreNativeHooks();
     restoreArenaCache();
     restoreFrameHook();

@@ -18,7 +18,7 @@ USAGE_ERROR = 2
 # program and its arguments) and parse it themselves: each module exposes SUMMARY and
 # main(words). `memhound run` is parsed without argparse, whose import and gettext lookups
 # would add about 9 ms to the start-up of every traced program.
-PROGRAM_COMMANDS = ("run", "heap", "runtime", "unittest")
+PROGRAM_COMMANDS = ("run", "heap", "runtime", "unittest", "lines")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from memhound.cli import PROGRAM_COMMANDS, USAGE_ERROR
 # The modules memhound.cli.<name> parsed by argparse, each exposing `add_parser` and `run`.
 PARSED_COMMANDS = ("report", "stats", "leaks")
 # The order of `memhound --help`.
-ALL_COMMANDS = ("run", "report", "stats", "heap", "leaks", "runtime", "unittest")
+ALL_COMMANDS = ("run", "report", "stats", "heap", "leaks", "lines", "runtime", "unittest")
 
 
 class CommandParser(argparse.ArgumentParser):
