@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "core/record/native_stack.h"
 #include "core/record/py_text.h"
 #include "core/record/sampling.h"
 #include "core/record/session.h"
@@ -89,6 +90,28 @@ constexpr common::Allocator kAllocatorOf = static_cast<common::Allocator>(Domain
     return own->stacks().unmovedStack(tstate, Session::generation());
 }
 
+// --native-frames: the raw domain (C code calling PyMem_RawMalloc: zlib's, bz2's buffers) and
+// the allocators outside PyMem get their C stack; the object and mem domains, the interpreter's
+// own allocations of Python objects, do not (their C stack is the evaluation loop).
+template <int Domain>
+constexpr bool kMayHaveNativeFrames = Domain == PYMEM_DOMAIN_RAW;
+
+// The event without the GIL, with its C frames when they are recorded.
+[[gnu::noinline]] void recordAllocWithoutGil(std::uint64_t at, std::size_t size, common::Allocator allocator,
+                                             bool nativeFrames) {
+    common::StackId stack = stackWithoutGil();
+    const RawEvent event{at, size, 0, nativeFrames ? nativeStackOn(stack).value : stack.value, EventKind::Alloc,
+                         allocator, 0};
+    if (nativeFrames && hasNativeDefinitions()) return Session::instance().recordWithoutGilAndNativeDefinitions(event);
+    Session::instance().recordWithoutGil(event);
+}
+
+[[gnu::noinline]] common::StackId withNativeFrames(common::StackId python, std::string& definitions) {
+    const common::StackId stack = nativeStackOn(python);
+    takeNativeDefinitions(definitions);
+    return stack;
+}
+
 // Inlined into each hook that records: the common case runs without a further call.
 template <int Domain>
 [[gnu::always_inline]] inline void recordAlloc(void* address, std::size_t size,
@@ -100,11 +123,12 @@ template <int Domain>
     // The stack is read from the running thread state, which must be the recorder's.
     if (!(kCallerHoldsGil<Domain> && recorder != nullptr && recorder->tstate() == running))
         recorder = recorderOf(Session::instance(), running);
+    const bool nativeFrames = kMayHaveNativeFrames<Domain> && Session::nativeFrames();
     if (recorder == nullptr) [[unlikely]]
-        return Session::instance().recordWithoutGil(
-            RawEvent{at, size, 0, stackWithoutGil().value, EventKind::Alloc, allocator, 0});
-    const common::StackId stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions());
+        return recordAllocWithoutGil(at, size, allocator, nativeFrames);
+    common::StackId stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions());
     recorder->stacks().remember(Session::generation());
+    if (nativeFrames) stack = withNativeFrames(stack, recorder->definitions());
     recorder->push(EventKind::Alloc, allocator, at, size, stack, recorder->nextSeq());
 }
 

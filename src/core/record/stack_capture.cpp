@@ -23,6 +23,8 @@ std::string bytesOf(PyObject* bytes) {
 
 }  // namespace
 
+std::uint32_t takeStackNodeId() { return g_nextNodeId.fetch_add(1, std::memory_order_relaxed); }
+
 common::StackId StackCapture::captureMoved(compat::Frame* top, bool depthTracked, std::string& definitions) {
     if (top == nullptr) {
         m_entries.clear();
@@ -127,7 +129,7 @@ common::StackId StackCapture::internNode(common::StackId parent, common::CodeId 
     const NodeKey key{parent.value, code.value, offset};
     std::uint32_t id = m_nodes.find(key);
     if (id == 0) {
-        id = g_nextNodeId.fetch_add(1, std::memory_order_relaxed);
+        id = takeStackNodeId();
         m_nodes.insert(key, id);
         format::encodeStackNode(definitions, format::StackNodeRecord{common::StackId{id}, parent, code, offset});
     }

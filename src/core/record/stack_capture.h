@@ -14,6 +14,9 @@
 
 namespace memhound::record {
 
+// A new stack node id, unique across the threads of the process (native frames take theirs here too).
+std::uint32_t takeStackNodeId();
+
 // Captures the calling thread's stack (GIL held) and interns it. New code objects and new
 // nodes are announced by appending CodeRecord/StackNodeRecord encodings to `definitions`.
 //
