@@ -114,7 +114,9 @@ def test_numpy_zlib_and_ctypes_show_their_c_functions(tmp_path: Path) -> None:
     numpy_functions = native_functions(numpy_sites)
     assert any(name.startswith("PyArray_NewFromDescr") for name in numpy_functions), numpy_functions
     # zlib's deflate state comes through the raw domain (zlib's allocator is PyMem_RawMalloc).
-    assert "deflateInit2_" in native_functions(sites_at(document, script, line_of(script, "# ZLIB")))
+    assert "deflateInit2_" in native_functions(
+        sites_at(document, script, line_of(script, "# ZLIB"))
+    )
     ctypes_sites = [
         site
         for site in document["sites"]
@@ -172,16 +174,20 @@ def grid_frames(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_a_cpp_library_shows_its_demangled_function_and_source_line(tmp_path: Path) -> None:
-    script, library, capture = run_cpp_program(tmp_path)
+    script, _library, capture = run_cpp_program(tmp_path)
     document = report_json(capture)
     frames = grid_frames(document)
     assert frames, document["sites"][:3]
     by_function = {frame["function"]: frame for frame in frames}
     inner = by_function["shapes::Grid::makeBuffer(unsigned long)"]
     assert Path(inner["file"]).name == "grid.cpp"
-    assert inner["line"] == GRID_CPP.splitlines().index(
-        next(text for text in GRID_CPP.splitlines() if "GRID-MALLOC" in text)
-    ) + 1
+    assert (
+        inner["line"]
+        == GRID_CPP.splitlines().index(
+            next(text for text in GRID_CPP.splitlines() if "GRID-MALLOC" in text)
+        )
+        + 1
+    )
     assert "grid_alloc" in by_function
     # The grid's frames sit under the Python line that called it.
     rows = [site for site in document["sites"] if grid_frames({"sites": [site]})]
