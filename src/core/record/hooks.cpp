@@ -78,16 +78,19 @@ constexpr bool kCallerHoldsGil = Domain != PYMEM_DOMAIN_RAW;
 template <int Domain>
 constexpr common::Allocator kAllocatorOf = static_cast<common::Allocator>(Domain);
 
-// The stack of an event of a thread that does not hold the GIL: its last capture's, when the
-// thread has not moved since (a C call that released the GIL: ctypes, numpy, zlib); else empty.
-// PyGILState_GetThisThreadState reads the thread's own slot (no lock): null for a thread that
-// never ran Python, and never a thread state that was deleted since.
+// The stack of an event of a thread that does not hold the GIL (a C call that released it:
+// ctypes, numpy, zlib): its last capture's when the thread has not moved since; the same frame
+// at its current instruction when only that moved on (a ctypes call after a list append);
+// else empty. PyGILState_GetThisThreadState reads the thread's own slot (no lock): null for a
+// thread that never ran Python, and never a thread state that was deleted since.
 [[gnu::noinline]] common::StackId stackWithoutGil() {
     ThreadRecorder* own = t_hooks.recorder;
     if (own == nullptr) return common::StackId{0};
     PyThreadState* tstate = PyGILState_GetThisThreadState();
     if (tstate == nullptr || tstate != own->tstate()) return common::StackId{0};
-    return own->stacks().unmovedStack(tstate, Session::generation());
+    const StackCapture::UnmovedTop top = own->stacks().unmovedTop(tstate, Session::generation());
+    if (top.code.value == 0) return top.node;
+    return stackNodeWithoutGil(top.parent, top.code, top.offset);
 }
 
 // --native-frames: the raw domain (C code calling PyMem_RawMalloc: zlib's, bz2's buffers) and
@@ -102,7 +105,7 @@ constexpr bool kMayHaveNativeFrames = Domain == PYMEM_DOMAIN_RAW;
     common::StackId stack = stackWithoutGil();
     const RawEvent event{at, size, 0, nativeFrames ? nativeStackOn(stack).value : stack.value, EventKind::Alloc,
                          allocator, 0};
-    if (nativeFrames && hasNativeDefinitions()) return Session::instance().recordWithoutGilAndNativeDefinitions(event);
+    if (hasNativeDefinitions()) return Session::instance().recordWithoutGilAndNativeDefinitions(event);
     Session::instance().recordWithoutGil(event);
 }
 

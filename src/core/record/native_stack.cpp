@@ -35,6 +35,7 @@ struct NativeKeyHash {
 // filled in, and the records not yet handed to a batch. The owning thread's alone.
 struct NativeTable {
     InternTable<NativeKey, NativeKeyHash> nodes;
+    InternTable<NodeKey, NodeKeyHash> pythonNodes;  // stackNodeWithoutGil's
     std::uint64_t generation = 0;
     std::string pending;
 };
@@ -57,6 +58,7 @@ NativeTable* tableOfThread() {
     if (owner.table == nullptr) owner.table = new NativeTable;
     if (owner.table->generation != Session::generation()) {
         owner.table->nodes.clear();
+        owner.table->pythonNodes.clear();
         owner.table->pending.clear();
         owner.table->generation = Session::generation();
     }
@@ -119,6 +121,19 @@ common::StackId nativeStackOn(common::StackId python) {
         parent = common::StackId{id};
     }
     return parent;
+}
+
+common::StackId stackNodeWithoutGil(common::StackId parent, common::CodeId code, int offset) {
+    NativeTable* table = tableOfThread();
+    if (table == nullptr) return common::StackId{0};
+    const NodeKey key{parent.value, code.value, offset};
+    std::uint32_t id = table->pythonNodes.find(key);
+    if (id == 0) {
+        id = takeStackNodeId();
+        table->pythonNodes.insert(key, id);
+        format::encodeStackNode(table->pending, {common::StackId{id}, parent, code, offset});
+    }
+    return common::StackId{id};
 }
 
 void takeNativeDefinitions(std::string& out) {

@@ -29,6 +29,12 @@ void prepareNativeStacks();
 // interpreter. New records are appended to the thread's pending definitions (takePending).
 // Inside a RecorderGuard; any thread, with or without the GIL.
 common::StackId nativeStackOn(common::StackId python);
+// A stack node for (parent, code, offset) in the calling thread's own table, for an event made
+// without the GIL when the thread's top frame has moved to another instruction since its last
+// capture (StackCapture::unmovedTop): the thread's capture tables are not touched without the
+// GIL, so the node may duplicate one of theirs (same content, another id; the reader groups by
+// content). Announced in the pending definitions. Inside a RecorderGuard.
+common::StackId stackNodeWithoutGil(common::StackId parent, common::CodeId code, int offset);
 // Moves the calling thread's pending definitions to the end of `out`.
 void takeNativeDefinitions(std::string& out);
 // Whether the thread has definitions waiting (the common case is none).
