@@ -277,3 +277,55 @@ def test_threads_and_fork_with_native_frames(tmp_path: Path, follow: bool) -> No
         sites = sites_at(document, script, line_of(script, "# CHILD"))
         if sites:
             assert "ffi_call" in native_functions(sites)
+
+
+def test_a_native_leak_shows_its_c_frames(tmp_path: Path) -> None:
+    library = build_grid_library(tmp_path)
+    cases = write_program(
+        tmp_path,
+        f"""
+import ctypes
+grid = ctypes.CDLL({str(library)!r})
+grid.grid_alloc.restype = ctypes.c_void_p
+grid.grid_alloc.argtypes = [ctypes.c_size_t]
+
+def grab(i):
+    grid.grid_alloc(8192)  # NATIVE LEAK
+""",
+        name="native_cases.py",
+    )
+    out = tmp_path / "leaks.json"
+    result = memhound(
+        "leaks", f"{cases}:grab", "--iterations", "8", "--native-frames", "--json", str(out)
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    (leak,) = [leak for leak in json.loads(out.read_text())["leaks"] if "native" in leak["kinds"]]
+    functions = [frame["function"] for frame in leak["native_frames"]]
+    assert functions[:2] == ["shapes::Grid::makeBuffer(unsigned long)", "grid_alloc"], functions
+    assert "C stack       shapes::Grid::makeBuffer(unsigned long)" in result.stdout
+
+
+RELEASED_GIL = (
+    CTYPES_MALLOC
+    + """
+def scratch():
+    return [libc.malloc(1 << 16) for _ in range(32)]  # SCRATCH
+
+blocks = scratch()
+"""
+)
+
+
+@pytest.mark.parametrize("frames", [False, True], ids=["native", "native-frames"])
+def test_calls_that_released_the_gil_keep_their_line(tmp_path: Path, frames: bool) -> None:
+    # Each ctypes call releases the GIL; the list grows between calls, so the frame's last traced
+    # allocation was at another instruction: the call still gets its own line.
+    script = write_program(tmp_path, RELEASED_GIL)
+    capture = tmp_path / "gil.bin"
+    option = "--native-frames" if frames else "--native"
+    result = memhound("run", option, "-o", str(capture), str(script), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document = report_json(capture)
+    mallocs = [site for site in document["sites"] if site["allocator"] == "malloc"]
+    at_line = sites_at({"sites": mallocs}, script, line_of(script, "# SCRATCH"))
+    assert sum(site["count"] for site in at_line) == 32
