@@ -30,6 +30,7 @@ TOOL_NAMES = (
     "memhound-sampled",
     "memray-native",
     "memhound-native",
+    "memhound-native-frames",
 )
 PROBE_TIMEOUT_S = 60
 
@@ -98,8 +99,9 @@ def _probe_capture(python: str, prefix: list[str]) -> str | None:
 def build_tools(python: str) -> list[Tool]:
     """Every compared tool, in report column order; plain python first (the baseline)."""
     memray = ("-m", "memray", "run", "--trace-python-allocators", "-q", "-f", "-o", CAPTURE)
-    # Native tracing: memray's --native also unwinds and keeps the C stack of every allocation,
-    # which memhound does not (it records the Python stack of the C allocator's calls).
+    # Native tracing: memray's --native also unwinds and keeps the C stack of every allocation;
+    # memhound-native records the Python stack of the C allocator's calls, memhound-native-frames
+    # their C stack too (up to the interpreter's frames).
     memray_native = ("-m", "memray", "run", "--native", "--trace-python-allocators", "-q", "-f")
     memhound = ("-m", "memhound", "run")
     sampled = ("--sample-bytes", str(SAMPLE_BYTES))
@@ -122,6 +124,13 @@ def build_tools(python: str) -> list[Tool]:
         Tool(
             "memhound-native",
             (*memhound, "--native", "-o", CAPTURE),
+            "memhound",
+            memhound_reason,
+            python,
+        ),
+        Tool(
+            "memhound-native-frames",
+            (*memhound, "--native-frames", "-o", CAPTURE),
             "memhound",
             memhound_reason,
             python,

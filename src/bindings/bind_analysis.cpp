@@ -65,6 +65,20 @@ nb::list frameList(const std::vector<analysis::Frame>& frames) {
     return out;
 }
 
+nb::list nativeFrameList(const std::vector<analysis::NativeFrame>& frames) {
+    nb::list out;
+    for (const analysis::NativeFrame& frame : frames) {
+        nb::object line = frame.line > 0 ? nb::object(nb::int_(frame.line)) : nb::none();
+        out.append(dictOf({{"address", nb::cast(frame.address)},
+                           {"object", nb::cast(frame.object)},
+                           {"offset", nb::cast(frame.offset)},
+                           {"function", nb::cast(frame.function)},
+                           {"file", nb::cast(frame.file)},
+                           {"line", nb::cast(line)}}));
+    }
+    return out;
+}
+
 // A site's allocator as reports name it: "pymem" for every PyMem domain (analysis::siteAllocator).
 const char* allocatorName(common::Allocator allocator) {
     switch (allocator) {
@@ -82,7 +96,8 @@ nb::list rowList(const std::vector<analysis::SiteRow>& rows) {
                            {"count", nb::cast(whole(row.amount.count))},
                            {"stack", nb::cast(row.stack.value)},
                            {"allocator", nb::cast(allocatorName(row.allocator))},
-                           {"frames", nb::cast(frameList(row.frames))}}));
+                           {"frames", nb::cast(frameList(row.frames))},
+                           {"native_frames", nb::cast(nativeFrameList(row.nativeFrames))}}));
     return out;
 }
 
@@ -94,7 +109,8 @@ nb::dict headerDict(const format::Header& header) {
                    {"start_time_ns", nb::cast(header.startTimeNs)},
                    {"mode", nb::cast(header.mode == format::Mode::Sampled ? "sampled" : "full")},
                    {"sample_bytes", nb::cast(header.sampleBytes)},
-                   {"native", nb::cast(header.native)}});
+                   {"native", nb::cast(header.native)},
+                   {"native_frames", nb::cast(header.nativeFrames)}});
 }
 
 nb::list histogramList(const std::vector<analysis::SizeBucket>& buckets) {
@@ -312,7 +328,15 @@ void bindAnalysis(nb::module_& m) {
             [](const CaptureAnalysis& c, std::uint32_t stack) {
                 return frameList(c.stackFrames(common::StackId(stack)));
             },
-            "stack_id"_a, "[{'file', 'function', 'line'}] innermost first.");
+            "stack_id"_a, "[{'file', 'function', 'line'}] innermost first.")
+        .def(
+            "native_frames",
+            [](const CaptureAnalysis& c, std::uint32_t stack) {
+                return nativeFrameList(c.nativeFrames(common::StackId(stack)));
+            },
+            "stack_id"_a,
+            "The C frames recorded under the Python frames (--native-frames), innermost first: "
+            "[{'address', 'object', 'offset', 'function', 'file', 'line'}]; empty when none were recorded.");
     // How many later allocations of its thread a temporary allocation may see before its free.
     m.attr("TEMPORARY_WITHIN") = analysis::kTemporaryWithin;
     m.def("read_capture", &readCapture, "path"_a, "from_seq"_a = nb::none(), "until_seq"_a = nb::none(),

@@ -14,14 +14,16 @@ namespace memhound::bindings {
 void bindRecord(nb::module_& m) {
     m.def(
         "start_tracing",
-        [](std::string path, std::uint64_t sampleBytes, bool followFork, std::vector<std::string> argv, bool native) {
-            record::startTracing(
-                record::TraceOptions{std::move(path), sampleBytes, followFork, native, std::move(argv)});
+        [](std::string path, std::uint64_t sampleBytes, bool followFork, std::vector<std::string> argv, bool native,
+           bool nativeFrames) {
+            record::startTracing(record::TraceOptions{std::move(path), sampleBytes, followFork, native, nativeFrames,
+                                                      std::move(argv)});
         },
         nb::arg("path"), nb::arg("sample_bytes") = 0, nb::arg("follow_fork") = false,
-        nb::arg("argv") = std::vector<std::string>{}, nb::arg("native") = false,
+        nb::arg("argv") = std::vector<std::string>{}, nb::arg("native") = false, nb::arg("native_frames") = false,
         "Starts recording every allocation (or a Poisson sample by bytes) into the capture file at path;\n"
-        "native: the C allocator too (malloc, mmap, ... of every loaded library).");
+        "native: the C allocator too (malloc, mmap, ... of every loaded library);\n"
+        "native_frames: and the C call stack of each native allocation (implies native).");
     m.def("native_patched_slots", &record::nativePatchedSlots,
           "How many GOT slots of loaded objects hold a memhound hook now (tests).");
     m.def("stop_tracing", &record::stopTracing, "Stops recording and completes the capture file.");

@@ -31,6 +31,8 @@ class Tracker:
         anonymous mmap/munmap/mremap) in every loaded library but libc, the loader and libpython,
         whose allocations the PyMem hooks record already. Memory that extensions report through
         PyTraceMalloc_Track (numpy's arrays) is recorded in every mode.
+    native_frames: record the C call stack of each native allocation too (implies native):
+        the C frames between the Python line and the allocator, named at read time.
     argv: the command line stored in the capture (default: sys.argv).
     """
 
@@ -41,6 +43,7 @@ class Tracker:
         *,
         follow_fork: bool = False,
         native: bool = False,
+        native_frames: bool = False,
         argv: Sequence[str] | None = None,
     ) -> None:
         if sample_bytes is not None and (
@@ -52,7 +55,8 @@ class Tracker:
         self._path = os.fspath(path)
         self._sample_bytes = sample_bytes or 0
         self._follow_fork = follow_fork
-        self._native = bool(native)
+        self._native = bool(native) or bool(native_frames)
+        self._native_frames = bool(native_frames)
         self._argv = list(sys.argv if argv is None else argv)
         self._owner_pid: int | None = None
         self._completed_path: str | None = None
@@ -78,7 +82,12 @@ class Tracker:
             raise UsageError(f"memhound is already tracing into {_core.tracing_path()}")
         try:
             _core.start_tracing(
-                self._path, self._sample_bytes, self._follow_fork, self._argv, native=self._native
+                self._path,
+                self._sample_bytes,
+                self._follow_fork,
+                self._argv,
+                native=self._native,
+                native_frames=self._native_frames,
             )
         except _core.CoreError as exc:
             raise UsageError(str(exc)) from None

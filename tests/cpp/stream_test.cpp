@@ -252,9 +252,11 @@ TEST(StreamTest, ACorruptBatchIsRejectedWithItsOffsetWhileStreaming) {
     }
 }
 
-// The file header of `bytes` as version `version` (< 3) wrote it: without the native flag.
+// The file header of `bytes` as version `version` (< 4) wrote it: without the native frames flag,
+// and before version 3 without the native flag.
 std::string headerOfVersion(const std::string& bytes, std::uint32_t version) {
-    std::string fields = bytes.substr(20, format::detail::getU32(bytes.data() + 12) - 1);
+    const std::size_t dropped = version < 3 ? 2 : 1;
+    std::string fields = bytes.substr(20, format::detail::getU32(bytes.data() + 12) - dropped);
     std::string out = bytes.substr(0, 8);
     format::detail::putU32(out, version);
     format::detail::putU32(out, static_cast<std::uint32_t>(fields.size()));
@@ -269,6 +271,16 @@ TEST(StreamTest, AVersionTwoFileReadsTheSame) {
     format::Capture read = format::readCaptureBytes(old);
     EXPECT_EQ(read.header.version, 2u);
     EXPECT_FALSE(read.header.native);
+    ASSERT_EQ(read.events.size(), capture.truth.events.size());
+}
+
+TEST(StreamTest, AVersionThreeFileReadsTheSame) {
+    RandomCapture capture = randomCapture(10, 5'000, 2, false);
+    std::size_t headerEnd = 20 + format::detail::getU32(capture.bytes.data() + 12);
+    std::string old = headerOfVersion(capture.bytes, 3) + capture.bytes.substr(headerEnd);
+    format::Capture read = format::readCaptureBytes(old);
+    EXPECT_EQ(read.header.version, 3u);
+    EXPECT_FALSE(read.header.nativeFrames);
     ASSERT_EQ(read.events.size(), capture.truth.events.size());
 }
 

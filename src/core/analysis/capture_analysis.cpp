@@ -83,6 +83,8 @@ void CaptureAnalysis::summarise(format::StreamProgress* progress) {
         m_capture.codes = std::move(definitions.codes);
         m_capture.stacks = std::move(definitions.stacks);
         m_capture.threads = std::move(definitions.threads);
+        m_capture.natives = std::move(definitions.natives);
+        m_capture.mappings = std::move(definitions.mappings);
         m_symbols = Symbols(m_capture);
     }
     m_summary = pass.finish(m_capture.threads);

@@ -55,6 +55,7 @@ public:
     std::vector<LiveAllocation> liveAllocations() const;  // by seq, with canonical stack ids
     std::vector<SiteGrowth> growth(std::span<const std::uint64_t> checkpoints) const;
     std::vector<Frame> stackFrames(common::StackId stack) const { return m_symbols.frames(stack); }
+    std::vector<NativeFrame> nativeFrames(common::StackId stack) const { return m_symbols.nativeFrames(stack); }
 
 private:
     void play(const format::SeqWindow& window, format::EventSink& sink, format::StreamProgress* progress,

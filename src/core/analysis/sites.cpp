@@ -18,6 +18,9 @@ std::string groupKey(const Symbols& symbols, common::StackId stack, common::Allo
     std::string key(1, static_cast<char>(allocator));
     if (by == GroupBy::Stack) {
         for (const Location& location : symbols.locations(stack)) appendKey(key, location, true);
+        key.push_back('\xff');  // then the C frames, if any
+        for (std::uint64_t address : symbols.nativeAddresses(stack))
+            key.append(reinterpret_cast<const char*>(&address), sizeof address);
     } else {
         appendKey(key, symbols.innermost(stack), by == GroupBy::Line);
     }
@@ -40,7 +43,7 @@ SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupB
         const common::Allocator allocator = allocatorOfSite(site);
         auto [it, inserted] = rowOfKey.try_emplace(groupKey(symbols, stack, allocator, by), rows.size());
         if (inserted) {
-            rows.push_back({{}, stack, {}, allocator});
+            rows.push_back({{}, stack, {}, {}, allocator});
             heaviest.push_back(-1);
         }
         SiteRow& row = rows[it->second];
@@ -66,7 +69,10 @@ SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupB
         summary.total.count += row.amount.count;
     }
     if (limit != 0 && rows.size() > limit) rows.resize(limit);
-    for (SiteRow& row : rows) row.frames = symbols.frames(row.stack);
+    for (SiteRow& row : rows) {
+        row.frames = symbols.frames(row.stack);
+        row.nativeFrames = symbols.nativeFrames(row.stack);
+    }
     summary.rows = std::move(rows);
     return summary;
 }

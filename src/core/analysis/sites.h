@@ -42,6 +42,7 @@ struct SiteRow {
     Amount amount;
     common::StackId stack;      // the group's heaviest stack, whose frames are shown
     std::vector<Frame> frames;  // innermost first; empty for allocations made with no Python frame
+    std::vector<NativeFrame> nativeFrames;  // the heaviest stack's C frames, innermost first
     common::Allocator allocator = common::Allocator::PyObject;  // as siteAllocator gives it
 };
 

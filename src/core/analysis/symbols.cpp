@@ -9,9 +9,13 @@ Symbols::Symbols(const format::Capture& capture)
       m_stackIndex(capture.stacks.size()),
       m_codeIndex(capture.codes.size()),
       m_canonical(capture.codes.size()),
-      m_canonicalStack(capture.stacks.size()) {
+      m_canonicalStack(capture.stacks.size()),
+      m_nativeIndex(capture.natives.size()) {
     for (std::size_t i = 0; i < capture.stacks.size(); ++i)
         *m_stackIndex.findOrInsert(capture.stacks[i].id.value) = static_cast<std::uint32_t>(i);
+    for (std::size_t i = 0; i < capture.natives.size(); ++i)
+        *m_nativeIndex.findOrInsert(capture.natives[i].id.value) = static_cast<std::uint32_t>(i);
+    if (!capture.natives.empty()) m_native = std::make_shared<const NativeSymbolizer>(capture.mappings);
     indexCodes();
     indexStacks();
 }
@@ -74,8 +78,35 @@ Location Symbols::locate(const format::StackNodeRecord& frame) const {
     return {canonical, m_lines[*codeIndex].lineFor(frame.instrOffset), true};
 }
 
+common::StackId Symbols::pythonStack(common::StackId stack) const {
+    // A chain longer than the table has a cycle (a broken capture): stop there.
+    for (std::size_t depth = 0; depth <= m_capture->natives.size(); ++depth) {
+        const std::uint32_t* index = m_nativeIndex.find(stack.value);
+        if (index == nullptr) return stack;
+        stack = m_capture->natives[*index].parent;
+    }
+    return common::StackId{0};
+}
+
+std::vector<std::uint64_t> Symbols::nativeAddresses(common::StackId stack) const {
+    std::vector<std::uint64_t> out;
+    for (const std::uint32_t* index = m_nativeIndex.find(stack.value);
+         index != nullptr && out.size() <= m_capture->natives.size(); index = m_nativeIndex.find(stack.value)) {
+        out.push_back(m_capture->natives[*index].address);
+        stack = m_capture->natives[*index].parent;
+    }
+    return out;
+}
+
+std::vector<NativeFrame> Symbols::nativeFrames(common::StackId stack) const {
+    std::vector<NativeFrame> out;
+    for (std::uint64_t address : nativeAddresses(stack)) out.push_back(m_native->resolve(address));
+    return out;
+}
+
 std::vector<Location> Symbols::locations(common::StackId stack) const {
     std::vector<Location> out;
+    stack = pythonStack(stack);
     // A parent chain longer than the number of nodes has a cycle (a broken capture): stop there.
     for (std::size_t depth = 0; stack.value != 0 && depth <= m_capture->stacks.size(); ++depth) {
         const format::StackNodeRecord* frame = node(stack);
@@ -90,6 +121,7 @@ std::vector<Location> Symbols::locations(common::StackId stack) const {
 }
 
 Location Symbols::innermost(common::StackId stack) const {
+    stack = pythonStack(stack);
     const format::StackNodeRecord* frame = stack.value == 0 ? nullptr : node(stack);
     return frame ? locate(*frame) : Location{};
 }

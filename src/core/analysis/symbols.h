@@ -3,10 +3,12 @@
 // "store ids, resolve later" rule. Every line table is decoded once, at construction, so the
 // object is read-only afterwards and safe to share between threads.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/analysis/line_table.h"
+#include "core/analysis/native_symbols.h"
 #include "core/common/ids.h"
 #include "core/format/flat_map.h"
 #include "core/format/reader.h"
@@ -31,8 +33,17 @@ class Symbols {
 public:
     explicit Symbols(const format::Capture& capture);
 
-    // Innermost first. Unknown ids (a capture cut short) resolve to a "<unknown>" frame.
+    // Python frames, innermost first. Unknown ids (a capture cut short) resolve to a "<unknown>"
+    // frame. A stack that starts with native frames (version 4) gives the Python stack they were
+    // called from.
     std::vector<Frame> frames(common::StackId stack) const;
+    // The C frames of a stack, innermost first (the allocator's caller); empty when none were
+    // recorded. Named on first use.
+    std::vector<NativeFrame> nativeFrames(common::StackId stack) const;
+    // The return addresses of those frames, innermost first.
+    std::vector<std::uint64_t> nativeAddresses(common::StackId stack) const;
+    // The Python stack node under a stack's native frames (the stack itself when it has none).
+    common::StackId pythonStack(common::StackId stack) const;
     std::vector<Location> locations(common::StackId stack) const;
     Location innermost(common::StackId stack) const;
     Frame frameAt(const Location& location) const;
@@ -52,7 +63,9 @@ private:
     format::FlatMap<std::uint32_t> m_codeIndex;   // code id -> index in m_capture.codes
     format::FlatMap<std::uint32_t> m_canonical;   // code id -> smallest id with the same content
     format::FlatMap<std::uint32_t> m_canonicalStack;  // stack id -> smallest id with the same frames
+    format::FlatMap<std::uint32_t> m_nativeIndex;     // native frame id -> index in m_capture.natives
     std::vector<LineTable> m_lines;                   // by index in m_capture.codes
+    std::shared_ptr<const NativeSymbolizer> m_native;  // shared by copies; null without mappings
 };
 
 }  // namespace memhound::analysis

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "core/common/error.h"
 
@@ -17,6 +18,9 @@ bool sameRecord(const CodeRecord& a, const CodeRecord& b) {
 }
 bool sameRecord(const StackNodeRecord& a, const StackNodeRecord& b) {
     return a.parent == b.parent && a.code == b.code && a.instrOffset == b.instrOffset;
+}
+bool sameRecord(const NativeFrameRecord& a, const NativeFrameRecord& b) {
+    return a.parent == b.parent && a.address == b.address;
 }
 
 // In file order: by frame, and within a frame as the batch listed them (stable).
@@ -58,6 +62,13 @@ public:
                                   [](const auto& a, const auto& b) { return idOf(a) < idOf(b); });
     }
     bool hasStack(common::StackId id) const { return index(id).has_value(); }
+    bool hasNative(common::StackId id) const { return nativeIndex(id).has_value(); }
+    std::optional<std::size_t> nativeIndex(common::StackId id) const {
+        auto it = std::lower_bound(m_tables.natives.begin(), m_tables.natives.end(), id,
+                                   [](const NativeFrameRecord& frame, common::StackId want) { return frame.id < want; });
+        if (it == m_tables.natives.end() || it->id != id) return {};
+        return static_cast<std::size_t>(it - m_tables.natives.begin());
+    }
     std::optional<std::size_t> index(common::StackId id) const {
         auto it = std::lower_bound(m_tables.stacks.begin(), m_tables.stacks.end(), id,
                                    [](const StackNodeRecord& node, common::StackId want) { return node.id < want; });
@@ -107,10 +118,46 @@ void checkStackCycles(const std::vector<StackNodeRecord>& stacks, const std::vec
     }
 }
 
+// A native frame's id is not a stack node's; its parent is a native frame, a stack node or 0, and
+// following native parents ends (ids are handed out in order, but a corrupt file may loop).
+void checkNativeFrames(const Definitions& tables, const std::vector<Located<NativeFrameRecord>>& inFileOrder,
+                       const ReferenceCheck& check) {
+    for (const auto& [frame, at] : inFileOrder) {
+        const std::string name = "native frame " + std::to_string(frame.id.value);
+        if (check.hasStack(frame.id)) throw FormatError(name + " has the id of a stack node", at);
+        if (frame.parent.value != 0 && !check.hasNative(frame.parent) && !check.hasStack(frame.parent))
+            check.unresolved(name + " refers to unknown parent " + std::to_string(frame.parent.value), at);
+    }
+    std::vector<std::uint8_t> done(tables.natives.size(), 0);
+    std::vector<std::size_t> walk;
+    for (const auto& each : inFileOrder) {
+        walk.clear();
+        for (std::optional<std::size_t> i = check.nativeIndex(each.record.id); i && done[*i] != 1;
+             i = check.nativeIndex(tables.natives[*i].parent)) {
+            if (done[*i] == 2) throw FormatError("native frame " + std::to_string(tables.natives[*i].id.value) +
+                                                     " is its own ancestor", each.frame);
+            done[*i] = 2;
+            walk.push_back(*i);
+        }
+        for (std::size_t i : walk) done[i] = 1;
+    }
+}
+
+std::vector<MappingRecord> uniqueMappings(std::vector<Located<MappingRecord>>& mappings) {
+    std::vector<MappingRecord> out;
+    for (Located<MappingRecord>& each : mappings) out.push_back(std::move(each.record));
+    std::sort(out.begin(), out.end(), [](const MappingRecord& a, const MappingRecord& b) {
+        return std::tie(a.start, a.end, a.bias, a.path, a.buildId) < std::tie(b.start, b.end, b.bias, b.path, b.buildId);
+    });
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
 void checkEventReferences(const FlatMap<std::size_t>& used, const ReferenceCheck& check) {
     std::optional<std::pair<std::size_t, std::uint64_t>> first;  // (frame, stack) in file order
     used.forEach([&](std::uint64_t stack, std::size_t frame) {
-        if (check.hasStack(common::StackId(static_cast<std::uint32_t>(stack)))) return;
+        const common::StackId id(static_cast<std::uint32_t>(stack));
+        if (check.hasStack(id) || check.hasNative(id)) return;
         if (!first || std::pair(frame, stack) < *first) first = std::pair(frame, stack);
     });
     if (first) check.unresolved("event refers to unknown stack " + std::to_string(first->second), first->first);
@@ -142,6 +189,11 @@ Definitions finishDefinitions(DefinitionLog log, bool complete) {
     sortByFrame(stacksInFileOrder);
     checkStackReferences(stacksInFileOrder, check);
     checkStackCycles(tables.stacks, stacksInFileOrder, check);
+    std::vector<Located<NativeFrameRecord>> nativesInFileOrder = log.natives;
+    tables.natives = sortUnique(log.natives, "native frame");
+    sortByFrame(nativesInFileOrder);
+    checkNativeFrames(tables, nativesInFileOrder, check);
+    tables.mappings = uniqueMappings(log.mappings);
     checkEventReferences(log.stacksUsed, check);
     tables.threads = lastThreadNames(log.threads);
     return tables;

@@ -22,6 +22,8 @@ struct DefinitionLog {
     std::vector<Located<CodeRecord>> codes;
     std::vector<Located<StackNodeRecord>> stacks;
     std::vector<Located<ThreadRecord>> threads;
+    std::vector<Located<NativeFrameRecord>> natives;
+    std::vector<Located<MappingRecord>> mappings;
     FlatMap<std::size_t> stacksUsed{256};  // stack id used by an event -> first frame using it
 
     void noteStackUse(common::StackId stack, std::size_t frame) {

@@ -1,4 +1,4 @@
-// Capture file format, version 3 (kFormatVersion in records.h: bump it on every change here).
+// Capture file format, version 4 (kFormatVersion in records.h: bump it on every change here).
 //
 // Fixed-width integers are little-endian. varint = unsigned LEB128, svarint = zigzag varint,
 // string = varint byte length then the bytes. checksum32 is common/hash.h's.
@@ -7,9 +7,11 @@
 //   "MEMHOUND" | u32 version | u32 payload size | u32 checksum32(payload) | payload
 //   payload: string pythonVersion, svarint pid, varint argc, argc x string argv,
 //            svarint startTimeNs, u8 mode (0 full, 1 sampled), varint sampleBytes,
-//            u8 native (0 or 1; version 3 on: the C allocator was traced too)
+//            u8 native (0 or 1; version 3 on: the C allocator was traced too),
+//            u8 nativeFrames (0 or 1; version 4 on: native events carry their C call stack)
 //   Version 3 also allows allocator 5 (Tracked: PyTraceMalloc_Track) in events; versions 1 and 2
-//   are read as before (native = 0).
+//   are read as before (native = 0). Version 4 adds nativeFrames and definition records 4 and 5;
+//   versions 1 to 3 are read as before (nativeFrames = 0, no records 4 or 5).
 //
 // Then frames up to the end of the file. Frame (13 bytes, then its payload):
 //   u8 type | u32 payload size | u32 checksum32(payload) | u32 checksum32(the 9 bytes before) | payload
@@ -28,6 +30,15 @@
 //     1 Code:      varint id, string filename, string name, svarint firstLine, string lineTable
 //     2 StackNode: varint id (> 0), varint parent (0 = none), varint code, svarint instrOffset
 //     3 Thread:    varint id, varint nativeId, string name
+//     4 NativeFrame: varint id (> 0, never a StackNode's id), varint parent (a NativeFrame, a
+//                  StackNode, or 0 = no Python frame), varint return address (> 0). An event's
+//                  stack may name a NativeFrame: its C call stack, innermost frame first, then
+//                  the Python stack it was called from. Interned per thread as stack nodes are.
+//     5 Mapping:   string path, varint bias, varint start, varint (end - start) (> 0),
+//                  string buildId (raw bytes, empty when none). A loaded object: an address a
+//                  in [start, end) is at virtual address a - bias of the ELF file. Written by
+//                  the writer thread at start and after each change of the loaded objects (an
+//                  empty batch of thread 0 carries them); the same record may come again.
 //   the events, column-wise: see event_columns.cpp.
 //   Definitions may come in a later frame than the events that use them (another thread's buffer
 //   can be flushed after this one): references are checked once the whole file is read.
@@ -41,7 +52,7 @@
 namespace memhound::format {
 namespace {
 
-enum class DefinitionTag : std::uint8_t { Code = 1, StackNode = 2, Thread = 3 };
+enum class DefinitionTag : std::uint8_t { Code = 1, StackNode = 2, Thread = 3, NativeFrame = 4, Mapping = 5 };
 
 void appendString(std::string& out, std::string_view s) {
     common::appendVarint(out, s.size());
@@ -74,6 +85,22 @@ void encodeThread(std::string& out, const ThreadRecord& thread) {
     appendString(out, thread.name);
 }
 
+void encodeNativeFrame(std::string& out, const NativeFrameRecord& frame) {
+    out.push_back(static_cast<char>(DefinitionTag::NativeFrame));
+    common::appendVarint(out, frame.id.value);
+    common::appendVarint(out, frame.parent.value);
+    common::appendVarint(out, frame.address);
+}
+
+void encodeMapping(std::string& out, const MappingRecord& mapping) {
+    out.push_back(static_cast<char>(DefinitionTag::Mapping));
+    appendString(out, mapping.path);
+    common::appendVarint(out, mapping.bias);
+    common::appendVarint(out, mapping.start);
+    common::appendVarint(out, mapping.end - mapping.start);
+    appendString(out, mapping.buildId);
+}
+
 namespace detail {
 
 void putU32(std::string& out, std::uint32_t value) {
@@ -96,6 +123,7 @@ std::string encodeFileHeader(const Header& header) {
     fields.push_back(static_cast<char>(header.mode));
     common::appendVarint(fields, header.sampleBytes);
     fields.push_back(static_cast<char>(header.native ? 1 : 0));
+    fields.push_back(static_cast<char>(header.nativeFrames ? 1 : 0));
 
     std::string out(kMagic);
     putU32(out, kFormatVersion);
@@ -170,6 +198,26 @@ void decodeDefinition(Decoder& in, DefinitionLog& log) {
             thread.id = common::ThreadId(in.id("thread"));
             thread.nativeId = in.varint();
             thread.name = in.string();
+            return;
+        }
+        case DefinitionTag::NativeFrame: {
+            NativeFrameRecord& frame = log.natives.emplace_back(NativeFrameRecord{}, in.offset()).record;
+            frame.id = common::StackId(in.id("native frame"));
+            frame.parent = common::StackId(in.id("stack"));
+            frame.address = in.varint();
+            if (frame.id.value == 0) in.fail("native frame with id 0");
+            if (frame.address == 0) in.fail("native frame with address 0");
+            return;
+        }
+        case DefinitionTag::Mapping: {
+            MappingRecord& mapping = log.mappings.emplace_back(MappingRecord{}, in.offset()).record;
+            mapping.path = in.string();
+            mapping.bias = in.varint();
+            mapping.start = in.varint();
+            const std::uint64_t length = in.varint();
+            if (length == 0 || length > ~std::uint64_t{0} - mapping.start) in.fail("mapping with an invalid range");
+            mapping.end = mapping.start + length;
+            mapping.buildId = in.string();
             return;
         }
     }
@@ -271,6 +319,11 @@ Header decodeHeaderFields(std::string_view payload, std::uint32_t version, std::
         std::uint8_t native = in.byte();
         if (native > 1) in.fail("invalid native flag " + std::to_string(native));
         header.native = native == 1;
+    }
+    if (version >= 4) {
+        std::uint8_t frames = in.byte();
+        if (frames > 1) in.fail("invalid native frames flag " + std::to_string(frames));
+        header.nativeFrames = frames == 1;
     }
     in.expectEnd();
     return header;

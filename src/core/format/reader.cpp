@@ -29,6 +29,8 @@ Capture readWhole(const ByteSource& source) {  // the index, then every event in
     capture.codes = std::move(definitions.codes);
     capture.stacks = std::move(definitions.stacks);
     capture.threads = std::move(definitions.threads);
+    capture.natives = std::move(definitions.natives);
+    capture.mappings = std::move(definitions.mappings);
     capture.samples = std::move(index.samples);
     capture.trailer = index.trailer;
     capture.complete = index.complete;

@@ -31,6 +31,8 @@ struct Capture {
     std::vector<StackNodeRecord> stacks;  // sorted by id, unique
     std::vector<ThreadRecord> threads;    // sorted by id, one per id (its last name); events may
                                           // come from a thread without a record (no name known)
+    std::vector<NativeFrameRecord> natives;  // sorted by id (version 4 on)
+    std::vector<MappingRecord> mappings;     // sorted by start (version 4 on)
     std::vector<Event> events;            // sorted by seq (empty when the capture is streamed)
     std::vector<Sample> samples;          // in file order
     std::optional<Trailer> trailer;

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "core/record/line_meter.h"
+#include "core/record/native_stack.h"
 #include "core/record/py_text.h"
 #include "core/record/sampling.h"
 #include "core/record/session.h"
@@ -78,16 +79,41 @@ constexpr bool kCallerHoldsGil = Domain != PYMEM_DOMAIN_RAW;
 template <int Domain>
 constexpr common::Allocator kAllocatorOf = static_cast<common::Allocator>(Domain);
 
-// The stack of an event of a thread that does not hold the GIL: its last capture's, when the
-// thread has not moved since (a C call that released the GIL: ctypes, numpy, zlib); else empty.
-// PyGILState_GetThisThreadState reads the thread's own slot (no lock): null for a thread that
-// never ran Python, and never a thread state that was deleted since.
+// The stack of an event of a thread that does not hold the GIL (a C call that released it:
+// ctypes, numpy, zlib): its last capture's when the thread has not moved since; the same frame
+// at its current instruction when only that moved on (a ctypes call after a list append);
+// else empty. PyGILState_GetThisThreadState reads the thread's own slot (no lock): null for a
+// thread that never ran Python, and never a thread state that was deleted since.
 [[gnu::noinline]] common::StackId stackWithoutGil() {
     ThreadRecorder* own = t_hooks.recorder;
     if (own == nullptr) return common::StackId{0};
     PyThreadState* tstate = PyGILState_GetThisThreadState();
     if (tstate == nullptr || tstate != own->tstate()) return common::StackId{0};
-    return own->stacks().unmovedStack(tstate, Session::generation());
+    const StackCapture::UnmovedTop top = own->stacks().unmovedTop(tstate, Session::generation());
+    if (top.code.value == 0) return top.node;
+    return stackNodeWithoutGil(top.parent, top.code, top.offset);
+}
+
+// --native-frames: the raw domain (C code calling PyMem_RawMalloc: zlib's, bz2's buffers) and
+// the allocators outside PyMem get their C stack; the object and mem domains, the interpreter's
+// own allocations of Python objects, do not (their C stack is the evaluation loop).
+template <int Domain>
+constexpr bool kMayHaveNativeFrames = Domain == PYMEM_DOMAIN_RAW;
+
+// The event without the GIL, with its C frames when they are recorded.
+[[gnu::noinline]] void recordAllocWithoutGil(std::uint64_t at, std::size_t size, common::Allocator allocator,
+                                             bool nativeFrames) {
+    common::StackId stack = stackWithoutGil();
+    const RawEvent event{at, size, 0, nativeFrames ? nativeStackOn(stack).value : stack.value, EventKind::Alloc,
+                         allocator, 0};
+    if (hasNativeDefinitions()) return Session::instance().recordWithoutGilAndNativeDefinitions(event);
+    Session::instance().recordWithoutGil(event);
+}
+
+[[gnu::noinline]] common::StackId withNativeFrames(common::StackId python, std::string& definitions) {
+    const common::StackId stack = nativeStackOn(python);
+    takeNativeDefinitions(definitions);
+    return stack;
 }
 
 // Inlined into each hook that records: the common case runs without a further call.
@@ -101,11 +127,12 @@ template <int Domain>
     // The stack is read from the running thread state, which must be the recorder's.
     if (!(kCallerHoldsGil<Domain> && recorder != nullptr && recorder->tstate() == running))
         recorder = recorderOf(Session::instance(), running);
+    const bool nativeFrames = kMayHaveNativeFrames<Domain> && Session::nativeFrames();
     if (recorder == nullptr) [[unlikely]]
-        return Session::instance().recordWithoutGil(
-            RawEvent{at, size, 0, stackWithoutGil().value, EventKind::Alloc, allocator, 0});
-    const common::StackId stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions());
+        return recordAllocWithoutGil(at, size, allocator, nativeFrames);
+    common::StackId stack = recorder->stacks().capture(running, frameHookInstalled(), recorder->definitions());
     recorder->stacks().remember(Session::generation());
+    if (nativeFrames) stack = withNativeFrames(stack, recorder->definitions());
     recorder->push(EventKind::Alloc, allocator, at, size, stack, recorder->nextSeq());
 }
 

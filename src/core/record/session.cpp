@@ -17,6 +17,7 @@
 #include "core/record/hooks.h"
 #include "core/record/line_meter.h"
 #include "core/record/native_hooks.h"
+#include "core/record/native_stack.h"
 #include "core/record/py_text.h"
 
 namespace memhound::record {
@@ -86,6 +87,13 @@ ThreadRecorder* Session::createRecorder(PyThreadState* running) {
     t_hooks.recorder = recorder;
     watchThreadExit();
     return recorder;
+}
+
+void Session::recordWithoutGilAndNativeDefinitions(const format::RawEvent& event) {
+    lockNoGil();
+    takeNativeDefinitions(m_noGil.definitions);
+    unlockNoGil();
+    recordWithoutGil(event);
 }
 
 void Session::recordWithoutGil(const format::RawEvent& event) {
@@ -172,7 +180,10 @@ void Session::start(const TraceOptions& options) {
     m_header.argv = options.argv;
     m_header.mode = options.sampleBytes != 0 ? format::Mode::Sampled : format::Mode::Full;
     m_header.sampleBytes = options.sampleBytes;
-    m_header.native = options.native;
+    m_header.native = options.native || options.nativeFrames;
+    m_header.nativeFrames = options.nativeFrames;
+    s_nativeFrames = options.nativeFrames;
+    if (s_nativeFrames) prepareNativeStacks();
     openCapture(options.path);
     m_warned = false;
     m_sampled.clear(options.sampleBytes == 0);
@@ -187,7 +198,7 @@ void Session::start(const TraceOptions& options) {
     m_started = true;
     s_recording.store(true);
     installAllocators();
-    installNativeHooks(options.native);
+    installNativeHooks(m_header.native);
     installArenaCache();
     if (s_sampleBytes == 0) installFrameHook();
     installThreadNameHook();
@@ -203,7 +214,7 @@ void Session::openCapture(const std::string& path) {
     if (writer->failed()) throw common::Error("cannot start tracing into " + path + ": " + writer->error());
     m_captureFd = fd;
     m_path = path;
-    m_writer = std::make_unique<WriterThread>(std::move(writer), [this](const std::string& reason) { onWriterFailure(reason); });
+    m_writer = std::make_unique<WriterThread>(std::move(writer), m_header.nativeFrames, [this](const std::string& reason) { onWriterFailure(reason); });
 }
 
 void Session::stop() {

@@ -28,12 +28,16 @@ public:
     // --- hot path (allocator hooks) ---
     static bool recording() { return s_recording.load(std::memory_order_relaxed); }
     static std::uint64_t sampleBytes() { return s_sampleBytes; }
+    // Native events carry their C call stack (--native-frames).
+    static bool nativeFrames() { return s_nativeFrames; }
     // Changes at every start (and in a following fork child): per-thread samplers reconfigure.
     static std::uint64_t generation() { return s_generation; }
     // The calling thread's recorder when it holds the GIL (created on first use), else null.
     ThreadRecorder* recorderFor(PyThreadState* running);
     // Events of threads that do not hold the GIL (already sampled): spin-locked shared buffer, stack 0.
     void recordWithoutGil(const format::RawEvent& event);
+    // The same, with the calling thread's pending native frame records (native_stack.h).
+    void recordWithoutGilAndNativeDefinitions(const format::RawEvent& event);
     SampledAddresses& sampled() { return m_sampled; }
     // A full batch goes to the writer; returns an empty buffer for the caller.
     EventBuffer exchange(Batch&& batch);
@@ -85,6 +89,7 @@ private:
 
     static inline std::atomic<bool> s_recording{false};
     static inline std::uint64_t s_sampleBytes = 0;
+    static inline bool s_nativeFrames = false;
     static inline std::uint64_t s_generation = 0;
     static SessionStorage s_storage;
 

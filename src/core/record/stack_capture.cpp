@@ -23,6 +23,8 @@ std::string bytesOf(PyObject* bytes) {
 
 }  // namespace
 
+std::uint32_t takeStackNodeId() { return g_nextNodeId.fetch_add(1, std::memory_order_relaxed); }
+
 common::StackId StackCapture::captureMoved(compat::Frame* top, bool depthTracked, std::string& definitions) {
     if (top == nullptr) {
         m_entries.clear();
@@ -95,22 +97,24 @@ void StackCapture::resolveNode(Entry& entry, std::string& definitions) {
     const bool slotKnown = nodes != nullptr && nodes->matches(entry.parent, entry.code);
     if (slotKnown) {
         entry.node = nodes->nodeAt(entry.offset);
+        entry.codeId = nodes->codeId;
         if (entry.node.value != 0) return;
     }
     const auto depth = static_cast<std::size_t>(&entry - m_entries.data());
     if (depth >= m_depthNodes.size()) m_depthNodes.resize(depth + 1);
     DepthNodes& atDepth = m_depthNodes[depth];
-    entry.node = atDepth.find(entry.parent, entry.code, entry.offset);
+    entry.node = atDepth.find(entry.parent, entry.code, entry.offset, entry.codeId);
     if (entry.node.value != 0) return;
     if (!slotKnown) {
         nodes = entry.nodes = &calleeSlot(entry.parent, entry.code, definitions);
         entry.node = nodes->nodeAt(entry.offset);
+        entry.codeId = nodes->codeId;
     }
     if (entry.node.value == 0) {
         entry.node = internNode(entry.parent, nodes->codeId, entry.offset, definitions);
         nodes->remember(entry.offset, entry.node);
     }
-    atDepth.remember(entry.parent, entry.code, entry.offset, entry.node);
+    atDepth.remember(entry.parent, entry.code, entry.codeId, entry.offset, entry.node);
 }
 
 StackCapture::CalleeNodes& StackCapture::calleeSlot(common::StackId parent, PyCodeObject* code,
@@ -127,7 +131,7 @@ common::StackId StackCapture::internNode(common::StackId parent, common::CodeId 
     const NodeKey key{parent.value, code.value, offset};
     std::uint32_t id = m_nodes.find(key);
     if (id == 0) {
-        id = g_nextNodeId.fetch_add(1, std::memory_order_relaxed);
+        id = takeStackNodeId();
         m_nodes.insert(key, id);
         format::encodeStackNode(definitions, format::StackNodeRecord{common::StackId{id}, parent, code, offset});
     }

@@ -14,6 +14,9 @@
 
 namespace memhound::record {
 
+// A new stack node id, unique across the threads of the process (native frames take theirs here too).
+std::uint32_t takeStackNodeId();
+
 // Captures the calling thread's stack (GIL held) and interns it. New code objects and new
 // nodes are announced by appending CodeRecord/StackNodeRecord encodings to `definitions`.
 //
@@ -44,17 +47,29 @@ public:
             return;
         }
         const Entry& top = m_entries.back();
-        m_last = {top.frame, top.code, top.offset, top.node, generation};
+        m_last = {top.frame, top.code, top.offset, top.node, top.parent, top.codeId, generation};
     }
-    // For an event of this thread while it does not hold the GIL (a C call that released it):
-    // the last capture's node when the thread's top frame is still the one it found, at the same
-    // instruction, in the same session; else the empty stack. The thread's own frames do not change
-    // while it runs C code, so reading them needs no GIL; m_last is the owning thread's alone.
-    common::StackId unmovedStack(PyThreadState* tstate, std::uint64_t generation) const {
+    // Where a thread that does not hold the GIL is, from its last capture: `node` when its top
+    // frame is still the one that capture found, at the same instruction; else, when only the
+    // instruction moved on, that frame's parent node, code and current instruction, for the caller
+    // to intern (a node of its own: the thread's tables are not touched without the GIL); else
+    // nothing (the empty stack).
+    struct UnmovedTop {
+        common::StackId node;
+        common::StackId parent;
+        common::CodeId code;  // 0 unless the instruction moved
+        int offset = 0;
+    };
+    // For an event of this thread while it does not hold the GIL (a C call that released it), in
+    // the same session as the last capture. The thread's own frames do not change while it runs C
+    // code, so reading them needs no GIL; m_last is the owning thread's alone.
+    UnmovedTop unmovedTop(PyThreadState* tstate, std::uint64_t generation) const {
         if (tstate == nullptr || m_last.frame == nullptr || m_last.generation != generation) return {};
         compat::Frame* top = compat::topFrame(tstate);
         if (top != m_last.frame || compat::frameCode(top) != m_last.code) return {};
-        return compat::instructionOffset(top) == m_last.offset ? m_last.node : common::StackId{};
+        const int offset = compat::instructionOffset(top);
+        if (offset == m_last.offset) return {m_last.node, {}, {}, 0};
+        return {{}, m_last.parent, m_last.codeId, offset};
     }
 
     void onCall() { ++m_depth; }
@@ -128,9 +143,11 @@ private:
         std::array<std::int32_t, kWays> offsets{};
         std::array<std::uint32_t, kWays> nodes{};  // 0: an empty way
         std::array<PyCodeObject*, kWays> codes{};
+        std::array<std::uint32_t, kWays> codeIds{};
         std::uint32_t nextWay = 0;
 
-        common::StackId find(common::StackId parent, PyCodeObject* code, int offset) const {
+        // The node, and its code's id in `codeId`.
+        common::StackId find(common::StackId parent, PyCodeObject* code, int offset, common::CodeId& codeId) const {
             std::uint64_t found = 0;
             for (std::size_t block = 0; block < kWays; block += 16) {
                 const unsigned equal =
@@ -141,14 +158,19 @@ private:
             }
             for (; found != 0; found &= found - 1) {
                 const auto way = static_cast<std::size_t>(__builtin_ctzll(found));
-                if (codes[way] == code && nodes[way] != 0) return common::StackId{nodes[way]};
+                if (codes[way] == code && nodes[way] != 0) {
+                    codeId = common::CodeId{codeIds[way]};
+                    return common::StackId{nodes[way]};
+                }
             }
             return common::StackId{0};
         }
-        void remember(common::StackId parent, PyCodeObject* code, int offset, common::StackId node) {
+        void remember(common::StackId parent, PyCodeObject* code, common::CodeId codeId, int offset,
+                      common::StackId node) {
             parents[nextWay] = parent.value;
             offsets[nextWay] = offset;
             codes[nextWay] = code;
+            codeIds[nextWay] = codeId.value;
             nodes[nextWay] = node.value;
             nextWay = (nextWay + 1) % kWays;
         }
@@ -161,6 +183,7 @@ private:
         common::StackId parent;
         int offset;
         common::StackId node;
+        common::CodeId codeId;  // the code's id, as resolveNode found it
     };
 
     // The common case: no frame entered or left since the last capture, only the offset may differ.
@@ -194,6 +217,8 @@ private:
         PyCodeObject* code = nullptr;
         int offset = 0;
         common::StackId node;
+        common::StackId parent;
+        common::CodeId codeId;
         std::uint64_t generation = 0;
     };
     LastTop m_last;                       // see remember(); the owning thread's alone

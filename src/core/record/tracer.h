@@ -14,6 +14,7 @@ struct TraceOptions {
     std::uint64_t sampleBytes = 0;  // 0 = full mode (every allocation)
     bool followFork = false;        // a forked child writes its own capture at path.<pid>
     bool native = false;            // trace the C allocator too (native_hooks.h)
+    bool nativeFrames = false;      // and the C call stack of its events (native_stack.h; implies native)
     std::vector<std::string> argv;  // stored in the header
 };
 

@@ -3,6 +3,8 @@
 #include "core/record/writer_thread.h"
 
 #include "core/record/hooks.h"
+#include "core/record/got_patch.h"
+#include "core/record/loaded_objects.h"
 #include "core/record/native_hooks.h"
 
 #include <fcntl.h>
@@ -38,8 +40,9 @@ std::int64_t wallClockNs() {
     return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
 }
 
-WriterThread::WriterThread(std::unique_ptr<format::CaptureWriter> writer, std::function<void(const std::string&)> onFailure)
-    : m_writer(std::move(writer)), m_onFailure(std::move(onFailure)) {
+WriterThread::WriterThread(std::unique_ptr<format::CaptureWriter> writer, bool recordMappings,
+                           std::function<void(const std::string&)> onFailure)
+    : m_writer(std::move(writer)), m_onFailure(std::move(onFailure)), m_recordMappings(recordMappings) {
     m_statmFd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     m_thread = std::thread([this] {
         // Its own allocations (zstd's, through the native hooks) are the tool's, never traced.
@@ -82,6 +85,7 @@ void WriterThread::finish() {
     }
     m_wake.notify_one();
     if (m_thread.joinable()) m_thread.join();
+    writeDefinitions(newMappings());
     sampleIfDue(true);
     m_writer->finish(format::Trailer{SequenceCounter::frontier() - 1, wallClockNs()});
     if (m_writer->failed() && !m_failed.exchange(true)) m_onFailure(m_writer->error());
@@ -91,6 +95,7 @@ void WriterThread::run() {
     while (true) {
         std::deque<Batch> work;
         bool stopping = false;
+        std::string mappings;
         {
             std::unique_lock lock(m_mutex);
             m_wake.wait_for(lock, kSampleInterval, [&] { return !m_queue.empty() || m_stopping; });
@@ -99,7 +104,9 @@ void WriterThread::run() {
             // Under the queue's lock, which a fork takes first: no fork finds this thread holding
             // the loader's lock in dl_iterate_phdr.
             refreshNativeHooks();
+            mappings = newMappings();
         }
+        writeDefinitions(mappings);  // before the batches whose native frames may point into them
         writeBatches(work);
         sampleIfDue(false);
         if (stopping) return;
@@ -118,6 +125,23 @@ void WriterThread::writeBatches(std::deque<Batch>& work) {
         if (batch.events && m_spare.size() < kMaxSpareBuffers) m_spare.push_back(std::move(batch.events));
     m_written += work.size();
     m_progress.notify_all();
+}
+
+std::string WriterThread::newMappings() {
+    std::string definitions;
+    if (!m_recordMappings) return definitions;
+    const unsigned long long adds = got::objectsAdded();
+    if (adds == m_mappedAdds) return definitions;
+    m_mappedAdds = adds;
+    appendNewMappings(definitions, m_mapped);
+    return definitions;
+}
+
+// An empty batch of thread 0 carries them (the format allows definitions without events).
+void WriterThread::writeDefinitions(const std::string& definitions) {
+    if (definitions.empty() || m_failed.load(std::memory_order_relaxed)) return;
+    m_writer->writeBatch(common::ThreadId{0}, {}, definitions);
+    if (m_writer->failed() && !m_failed.exchange(true)) m_onFailure(m_writer->error());
 }
 
 void WriterThread::sampleIfDue(bool force) {

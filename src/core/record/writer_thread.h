@@ -34,7 +34,9 @@ struct Batch {
 class WriterThread {
 public:
     // onFailure runs once, on the writer thread, when the file cannot be written any more.
-    WriterThread(std::unique_ptr<format::CaptureWriter> writer, std::function<void(const std::string&)> onFailure);
+    // recordMappings: write the loaded objects (MappingRecord) at start and whenever they change.
+    WriterThread(std::unique_ptr<format::CaptureWriter> writer, bool recordMappings,
+                 std::function<void(const std::string&)> onFailure);
     ~WriterThread();
 
     static EventBuffer newBuffer() { return EventBuffer(new format::RawEvent[kBatchEvents]); }
@@ -56,12 +58,18 @@ private:
     void run();
     void writeBatches(std::deque<Batch>& work);
     void sampleIfDue(bool force);
+    // Under m_mutex: the Mapping records of objects loaded since the last look (recordMappings).
+    std::string newMappings();
+    void writeDefinitions(const std::string& definitions);
 
     std::unique_ptr<format::CaptureWriter> m_writer;  // used by the writer thread only (and finish after join)
     std::function<void(const std::string&)> m_onFailure;
     std::atomic<bool> m_failed{false};
     std::chrono::steady_clock::time_point m_lastSample{};
     int m_statmFd = -1;
+    bool m_recordMappings = false;
+    unsigned long long m_mappedAdds = 0;           // the loader's object count at the last look
+    std::vector<format::MappingRecord> m_mapped;   // written to this file already
 
     // Guarded by m_mutex: the hand-off queue, the recycled buffers, and the progress counters.
     std::mutex m_mutex;

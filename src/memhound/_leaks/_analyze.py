@@ -323,6 +323,7 @@ def _leak(analysis: Analysis, group: SiteGroup, evidence: list[Evidence]) -> Lea
         path=path,
         resource=resource.description if resource else None,
         held_by=analysis.holder(shown),
+        native_frames=list(analysis.capture.native_frames(shown.site.stack)),
     )
 
 

@@ -67,6 +67,7 @@ def check_leaks(
     budget: float = DEFAULT_BUDGET_S,
     *,
     residue: Callable[[Sequence[Frame]], bool] | None = None,
+    native_frames: bool = False,
 ) -> LeakReport:
     """Calls `fn` `warmup` times, then `iterations` times under the tracer, and reports leaks.
     When the evidence is ambiguous (growth into a cache that may stop at a limit of its own),
@@ -75,7 +76,8 @@ def check_leaks(
     `fn` gets the iteration number if it requires one positional parameter, nothing otherwise.
     `residue` (the test plugins' rule) tells an allocation stack that is the repeating
     framework's own growth: when only such sites grow, the heap snapshot is skipped and no
-    traced leak is reported.
+    traced leak is reported. `native_frames` records the C stack of native allocations, which
+    native leaks then show (Leak.native_frames).
     """
     unit = fn if isinstance(fn, UnitOfWork) else unit_from_callable(fn, name)
     _check_counts(iterations, warmup, budget)
@@ -84,7 +86,9 @@ def check_leaks(
     rounds = [iterations]
     first = warmup
     rule = residue or _nothing_is_residue
-    report, first = _round(unit, first, iterations, window_for(iterations), min_bytes, rule)
+    report, first = _round(
+        unit, first, iterations, window_for(iterations), min_bytes, rule, native_frames
+    )
     reason = ambiguity(report.leaks)
     why = reason
     while reason is not None:
@@ -95,7 +99,7 @@ def check_leaks(
         rounds.append(size)
         # Past the warm-up, a whole round must grow: a cache pruned in batches (every 200
         # entries, say) shrinks somewhere in it, wherever the window would have fallen.
-        report, first = _round(unit, first, size, size, min_bytes, rule)
+        report, first = _round(unit, first, size, size, min_bytes, rule, native_frames)
         reason = ambiguity(report.leaks)
     extension = None
     if why is not None and len(rounds) > 1:
@@ -120,6 +124,7 @@ def _round(
     window: int,
     min_bytes: float,
     residue: Callable[[Sequence[Frame]], bool],
+    native_frames: bool = False,
 ) -> tuple[LeakReport, int]:
     """One traced run of `iterations` calls numbered from `first`, analysed (what grew at each
     of the last `window` checkpoints); and the number of the next call (after the probe calls
@@ -128,7 +133,7 @@ def _round(
     before = take_census()
     with tempfile.TemporaryDirectory(prefix="memhound-leaks-") as folder:
         path = os.path.join(folder, "leaks.bin")
-        observation = observe(unit, first, iterations, iterations - window, path)
+        observation = observe(unit, first, iterations, iterations - window, path, native_frames)
         try:
             leaks, garbage, after, residue_bytes = _analyze(
                 observation, iterations, window, folder, min_bytes, residue

@@ -99,6 +99,8 @@ class Leak:
     # a cache filling, reported apart (LeakReport.bounded), not a leak.
     bound: Bound | None = None
     held_by: Holder | None = None  # see _origin: the program's code or a library's
+    # --native-frames: the C frames under allocated_at, innermost first (report.NativeFrameRow)
+    native_frames: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def held_by_program(self) -> bool:
@@ -116,6 +118,7 @@ class Leak:
             "resource": self.resource,
             "held_by": self.held_by.side if self.held_by else None,
             "holder_module": self.held_by.module if self.held_by else None,
+            "native_frames": list(self.native_frames),
         }
 
 

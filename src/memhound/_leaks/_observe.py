@@ -61,10 +61,16 @@ def warm_up(unit: Callable[[int], None], warmup: int) -> None:
 
 
 def observe(
-    unit: Callable[[int], None], first: int, iterations: int, clean_from: int, path: str
+    unit: Callable[[int], None],
+    first: int,
+    iterations: int,
+    clean_from: int,
+    path: str,
+    native_frames: bool = False,
 ) -> Observation:
     """Runs iterations first .. first+iterations-1 traced to `path`, plus the garbage probe;
-    the checkpoints after the `clean_from`-th iteration are taken after a full collection."""
+    the checkpoints after the `clean_from`-th iteration are taken after a full collection.
+    `native_frames`: the native allocations' C stacks are recorded too."""
     if _core.is_tracing():
         raise MemhoundError("a leak check cannot run while memhound is already tracing")
     observation = Observation(gc_enabled=gc.isenabled())
@@ -76,7 +82,7 @@ def observe(
     # native: a C extension's or ctypes' malloc made during the run is a site with its line
     # (memory malloc'd through a function pointer looked up before tracing is still only
     # seen in mallinfo's totals).
-    _core.start_tracing(path, native=True)
+    _core.start_tracing(path, native=True, native_frames=native_frames)
     try:
         _checkpoint(observation)
         # The probe is one more pass of the same loop: the same call line, hence the same

@@ -6,6 +6,7 @@ import linecache
 
 from memhound._leaks._model import CyclicGarbage, Frame, Leak, LeakReport
 from memhound._leaks._origin import is_program_file
+from memhound.report._text import NATIVE_FRAMES_SHOWN, native_where
 
 # How many frames of an allocation stack the terminal report shows (the JSON has them all).
 SHOWN_FRAMES = 4
@@ -67,6 +68,10 @@ def _render_leak(number: int, leak: Leak) -> list[str]:
     )
     lines = [f"#{number} [{', '.join(leak.kinds)}] {leak.type}: {growth} per iteration"]
     lines += _render_stack("allocated at", leak.allocated_at)
+    lines += [
+        f"   {'C stack' if index == 0 else '':<13} {native_where(frame)}"
+        for index, frame in enumerate(leak.native_frames[:NATIVE_FRAMES_SHOWN])
+    ]
     if leak.retained_by:
         lines.append(f"   retained by   {leak.retained_by}")
     if leak.resource:

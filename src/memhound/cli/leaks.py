@@ -82,6 +82,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="B",
         help=f"ignore growth below B bytes per iteration (default {DEFAULT_MIN_BYTES})",
     )
+    parser.add_argument(
+        "--native-frames",
+        action="store_true",
+        help="record the C call stack of native allocations too: native leaks show the C "
+        "functions under their Python line",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -98,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         min_bytes=args.min_bytes,
         budget=args.budget,
+        native_frames=args.native_frames,
     )
     _write(report, args.json)
     return LEAKS_FOUND if report.leaked else 0

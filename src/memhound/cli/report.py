@@ -12,6 +12,8 @@ from memhound.report import capture_info, dumps, render_sites, sites_document, t
 DESCRIPTION = f"""\
 Reads a capture written by `memhound run` (or memhound.Tracker) and prints the allocation
 sites that hold the most memory, with their call stacks (innermost first) and source lines.
+A capture recorded with `memhound run --native-frames` shows each native row's C stack under
+its Python frames (always, when recorded; --json: "native_frames").
 
 views:
   --peak       memory live at the moment the traced heap was largest (default)

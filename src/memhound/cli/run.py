@@ -20,6 +20,7 @@ SUMMARY = "run a Python program and record its allocations"
 
 HELP = """\
 usage: memhound run [-h] [-o FILE] [--sample-bytes N] [--follow-fork] [--native]
+                    [--native-frames]
                     (script.py | -m MODULE | -c CODE) [args ...]
 
 Runs a Python program (a script, -m module or -c code, with its arguments) as `python` would,
@@ -32,6 +33,7 @@ examples:
   memhound run -o build/app.bin -m mypackage.worker
   memhound run --sample-bytes 1048576 service.py     # low-overhead sampling
   memhound run --native train.py                     # C extensions' malloc and mmap too
+  memhound run --native-frames train.py              # and their C call stacks
 
 program:
   script.py             the Python script to run
@@ -51,6 +53,9 @@ options:
   --native              trace the C allocator too: malloc, calloc, realloc, free, the aligned
                         allocators and anonymous mmap of every loaded library (C extensions),
                         each with the Python line that called into it
+  --native-frames       --native, and the C call stack of each native allocation (the C
+                        functions between the Python line and malloc, named when the capture
+                        is read); reports show them under the Python frames
 """
 
 # The options that take a value: the next word, or after "=" (also -oFILE).
@@ -62,6 +67,7 @@ class RunOptions(NamedTuple):
     sample_bytes: int | None = None
     follow_fork: bool = False
     native: bool = False
+    native_frames: bool = False
     help: bool = False
 
 
@@ -98,6 +104,8 @@ def parse_options(words: Sequence[str]) -> RunOptions:
             options = options._replace(follow_fork=True)
         elif name == "--native":
             options = options._replace(native=True)
+        elif name == "--native-frames":
+            options = options._replace(native=True, native_frames=True)
         elif name in ("-h", "--help"):
             options = options._replace(help=True)
         else:
@@ -113,6 +121,7 @@ def run(options: RunOptions, program: Program) -> int:
         sample_bytes=options.sample_bytes,
         follow_fork=options.follow_fork,
         native=options.native,
+        native_frames=options.native_frames,
         argv=program.argv,
     )
     start_failures: list[MemhoundError] = []

@@ -4,7 +4,9 @@ report: {"schema": 1, "capture": {path, header, complete, truncated_at, event_co
          "view": "peak"|"leaks"|"temporary", "by": "line"|"function"|"stack",
          "total_bytes", "total_count", "site_count" (over every site of the view),
          "sites": [{"bytes", "count", "bytes_share", "count_share", "allocator",
-                    "frames": [{"file", "function", "line" (null if unknown), "source"}]}]}
+                    "frames": [{"file", "function", "line" (null if unknown), "source"}],
+                    "native_frames": [{"address", "object", "offset", "function", "file",
+                                       "line"}] (--native-frames; [] otherwise)}]}
          (frames innermost first, without the launcher's frames; allocator "pymem", "tracked",
          "malloc" or "mmap"; memory: {traced_peak_bytes, peak_rss_bytes, untraced_bytes,
          large_gap, native} or null without RSS samples)
@@ -56,6 +58,7 @@ def _site(row: SiteRow, total_bytes: int, total_count: int, source: SourceLookup
         "frames": [
             {**frame, "source": source(frame["file"], frame["line"])} for frame in row["frames"]
         ],
+        "native_frames": list(row.get("native_frames", [])),
     }
 
 

@@ -14,6 +14,17 @@ class FrameRow(TypedDict):
     line: int | None  # None: the instruction has no line (compiler-generated code)
 
 
+class NativeFrameRow(TypedDict):
+    """A C frame of a capture recorded with --native-frames, named at read time."""
+
+    address: int  # the return address as recorded
+    object: str  # the loaded object's path; "" when no recorded mapping holds the address
+    offset: int  # address - the object's load bias
+    function: str  # demangled; "" when no symbol covers it (or the file changed or is gone)
+    file: str  # source file from DWARF line info; "" without it
+    line: int | None
+
+
 class SiteRow(TypedDict):
     bytes: int
     count: int
@@ -21,6 +32,8 @@ class SiteRow(TypedDict):
     # where the memory came from: "pymem" (Python's allocators, the default when absent),
     # "tracked" (PyTraceMalloc_Track: numpy's arrays), "malloc" or "mmap" (--native)
     allocator: NotRequired[str]
+    # --native-frames: the C frames under the Python frames, innermost first (the allocator's caller)
+    native_frames: NotRequired[list[NativeFrameRow]]
 
 
 class SiteSummary(TypedDict):

@@ -13,12 +13,13 @@ from memhound.report._format import (
     short_path,
     source_line,
 )
-from memhound.report._rows import CaptureInfo, FrameRow, SiteRow, SiteSummary
+from memhound.report._rows import CaptureInfo, FrameRow, NativeFrameRow, SiteRow, SiteSummary
 
 SourceLookup = Callable[[str, int | None], str]
 
 # Frames shown per site when grouping by line or function (by stack shows them all).
 CALLERS_SHOWN = 4
+NATIVE_FRAMES_SHOWN = 8
 
 _VIEW_TITLES = {
     "peak": "Memory live at the peak",
@@ -55,6 +56,7 @@ def render_sites(
             + _allocator_note(row)
         )
         lines.extend(_stack_lines(row["frames"], by, source))
+        lines.extend(_native_lines(row.get("native_frames", []), by))
     return "\n".join(lines) + "\n"
 
 
@@ -176,6 +178,30 @@ def _stack_lines(frames: Sequence[FrameRow], by: str, source: SourceLookup) -> l
     if shown < len(frames):
         out.append(_INDENT + f"... {len(frames) - shown} more callers (--by stack shows all)")
     return out
+
+
+def _native_lines(frames: Sequence[NativeFrameRow], by: str) -> list[str]:
+    """The C frames under the Python ones (--native-frames), innermost first."""
+    if not frames:
+        return []
+    shown = len(frames) if by == "stack" else min(len(frames), NATIVE_FRAMES_SHOWN)
+    out = [_INDENT + "C stack, innermost first:"]
+    out.extend(_INDENT + "  " + native_where(frame) for frame in frames[:shown])
+    if shown < len(frames):
+        out.append(_INDENT + f"  ... {len(frames) - shown} more C frames (--by stack shows all)")
+    return out
+
+
+def native_where(frame: NativeFrameRow) -> str:
+    """`function  file:line  (object)`, or `object+0xOFFSET` when no symbol names it."""
+    name = frame["object"].rsplit("/", 1)[-1] or "?"
+    if not frame["function"]:
+        return f"{name}+{frame['offset']:#x}"
+    where = frame["function"]
+    if frame["file"]:
+        line = frame["line"] if frame["line"] is not None else "?"
+        where += f"  {short_path(frame['file'])}:{line}"
+    return f"{where}  ({name})"
 
 
 def render_stats(stats: dict[str, Any], info: CaptureInfo, *, top: int = 10) -> str:
