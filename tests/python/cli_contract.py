@@ -20,6 +20,7 @@ REPORT_KEYS = {
     "resources",
     "bounded_caches",
     "extended",
+    "memory",
 }
 
 LEAK_KEYS = {

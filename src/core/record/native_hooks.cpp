@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <gnu/libc-version.h>
 #include <malloc.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #include <atomic>
@@ -31,6 +32,15 @@ inline bool tracingNative() {
 
 // The hooks below call the real functions by name: memhound's own module is never patched, so
 // its calls reach libc (or whatever the program interposed) directly.
+
+// A real allocator call, made inside the guard. A signal handler that allocates while this thread
+// is inside the C allocator (which may hold an arena lock) then passes through without recording:
+// the recording may itself call malloc (a new event buffer), which would wait on that lock forever.
+template <typename Call>
+[[gnu::always_inline]] inline auto underGuard(Call call) {
+    RecorderGuard guard;
+    return call();
+}
 
 [[gnu::noinline]] void recordAllocation(Allocator allocator, void* address, std::size_t size) {
     RecorderGuard guard;
@@ -62,13 +72,13 @@ int untrackHook(unsigned int domain, std::uintptr_t address) {
 }
 
 void* mallocHook(std::size_t size) {
-    void* address = std::malloc(size);
+    void* address = underGuard([&] { return std::malloc(size); });
     if (address != nullptr && tracingNative()) recordAllocation(Allocator::Malloc, address, size);
     return address;
 }
 
 void* callocHook(std::size_t count, std::size_t size) {
-    void* address = std::calloc(count, size);
+    void* address = underGuard([&] { return std::calloc(count, size); });
     std::size_t bytes = 0;
     if (address != nullptr && tracingNative() && !__builtin_mul_overflow(count, size, &bytes))
         recordAllocation(Allocator::Malloc, address, bytes);
@@ -77,7 +87,7 @@ void* callocHook(std::size_t count, std::size_t size) {
 
 void freeHook(void* address) {
     if (address != nullptr && tracingNative()) recordRelease(Allocator::Malloc, address);
-    std::free(address);
+    underGuard([&] { std::free(address); });
 }
 
 // realloc = free(old) + alloc(new), the free numbered before the old block can be reused.
@@ -93,36 +103,36 @@ void freeHook(void* address) {
 }
 
 void* reallocHook(void* old, std::size_t size) {
-    if (!tracingNative()) return std::realloc(old, size);
+    if (!tracingNative()) return underGuard([&] { return std::realloc(old, size); });
     return reallocRecorded(old, size);
 }
 
 int posixMemalignHook(void** out, std::size_t alignment, std::size_t size) {
-    const int result = posix_memalign(out, alignment, size);
+    const int result = underGuard([&] { return posix_memalign(out, alignment, size); });
     if (result == 0 && tracingNative()) recordAllocation(Allocator::Malloc, *out, size);
     return result;
 }
 
 void* alignedAllocHook(std::size_t alignment, std::size_t size) {
-    void* address = aligned_alloc(alignment, size);
+    void* address = underGuard([&] { return aligned_alloc(alignment, size); });
     if (address != nullptr && tracingNative()) recordAllocation(Allocator::Malloc, address, size);
     return address;
 }
 
 void* memalignHook(std::size_t alignment, std::size_t size) {
-    void* address = memalign(alignment, size);
+    void* address = underGuard([&] { return memalign(alignment, size); });
     if (address != nullptr && tracingNative()) recordAllocation(Allocator::Malloc, address, size);
     return address;
 }
 
 void* vallocHook(std::size_t size) {
-    void* address = valloc(size);
+    void* address = underGuard([&] { return valloc(size); });
     if (address != nullptr && tracingNative()) recordAllocation(Allocator::Malloc, address, size);
     return address;
 }
 
 void* pvallocHook(std::size_t size) {
-    void* address = pvalloc(size);
+    void* address = underGuard([&] { return pvalloc(size); });
     if (address != nullptr && tracingNative()) recordAllocation(Allocator::Malloc, address, size);
     return address;
 }
@@ -156,6 +166,78 @@ int munmapHook(void* address, std::size_t length) {
 void* mremapHook(void* old, std::size_t oldSize, std::size_t newSize, int flags, void* newAt) {
     if (!tracingNative()) return mremap(old, oldSize, newSize, flags, newAt);
     return mremapRecorded(old, oldSize, newSize, flags, newAt);
+}
+
+// Signal handlers. A handler interrupts its thread anywhere, even in the middle of the interpreter
+// (a frame half pushed), where capturing the Python stack may read a frame that is not there, and
+// the recording may call malloc while the interrupted code holds the allocator's lock. So a handler
+// installed through a patched sigaction or signal runs inside the guard: what it allocates passes
+// through unrecorded. The kernel calls our trampoline, which calls the program's handler from this
+// table (signal number -> the program's handler, and whether it takes siginfo). Entries are written
+// by whichever thread installs a handler and read by the trampoline in any thread.
+struct ProgramHandler {
+    std::atomic<void*> function{nullptr};
+    std::atomic<bool> siginfo{false};
+};
+ProgramHandler g_programHandlers[NSIG];
+
+void signalTrampoline(int signal, siginfo_t* info, void* context) {
+    RecorderGuard guard;
+    const ProgramHandler& handler = g_programHandlers[signal];
+    void* function = handler.function.load(std::memory_order_acquire);
+    if (handler.siginfo.load(std::memory_order_relaxed)) {
+        reinterpret_cast<void (*)(int, siginfo_t*, void*)>(function)(signal, info, context);
+    } else {
+        reinterpret_cast<void (*)(int)>(function)(signal);
+    }
+}
+
+bool isFunction(const struct sigaction& action) {
+    if (action.sa_flags & SA_SIGINFO) return action.sa_sigaction != nullptr;
+    return action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN && action.sa_handler != nullptr;
+}
+
+// Installs the trampoline in place of a program's handler; `old` shows the program's own handler.
+int sigactionHook(int signal, const struct sigaction* action, struct sigaction* old) {
+    if (signal <= 0 || signal >= NSIG) return sigaction(signal, action, old);
+    ProgramHandler& handler = g_programHandlers[signal];
+    void* const previous = handler.function.load(std::memory_order_acquire);
+    const bool previousSiginfo = handler.siginfo.load(std::memory_order_relaxed);
+    struct sigaction wrapped;
+    const struct sigaction* installed = action;
+    if (action != nullptr && isFunction(*action)) {
+        const bool siginfo = (action->sa_flags & SA_SIGINFO) != 0;
+        handler.siginfo.store(siginfo, std::memory_order_relaxed);
+        handler.function.store(siginfo ? reinterpret_cast<void*>(action->sa_sigaction)
+                                       : reinterpret_cast<void*>(action->sa_handler),
+                               std::memory_order_release);
+        wrapped = *action;
+        wrapped.sa_sigaction = &signalTrampoline;
+        wrapped.sa_flags |= SA_SIGINFO;
+        installed = &wrapped;
+    }
+    const int result = sigaction(signal, installed, old);
+    if (result == 0 && old != nullptr && (old->sa_flags & SA_SIGINFO) && old->sa_sigaction == &signalTrampoline) {
+        if (previousSiginfo) {
+            old->sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(previous);
+        } else {
+            old->sa_handler = reinterpret_cast<void (*)(int)>(previous);
+            old->sa_flags &= ~SA_SIGINFO;
+        }
+    }
+    return result;
+}
+
+// signal() as glibc makes it (BSD semantics: the signal blocked in its handler, SA_RESTART).
+sighandler_t signalHook(int signal, sighandler_t function) {
+    struct sigaction action = {};
+    struct sigaction old = {};
+    action.sa_handler = function;
+    sigemptyset(&action.sa_mask);
+    if (signal > 0 && signal < NSIG) sigaddset(&action.sa_mask, signal);
+    action.sa_flags = SA_RESTART;
+    if (sigactionHook(signal, &action, &old) < 0) return SIG_ERR;
+    return old.sa_handler;
 }
 
 void patchLoadedObjects();
@@ -205,7 +287,7 @@ void* dlsymHook(void* handle, const char* name) {
 // Hook index -> the symbol it replaces and our function. Constant but for `active` (written under
 // the GIL by install/restore; read by the patcher in whichever thread calls dlopen).
 enum HookIndex : std::size_t {
-    kTrack, kUntrack, kDlopen, kDlsym, kMalloc, kCalloc, kRealloc, kFree, kPosixMemalign,
+    kTrack, kUntrack, kDlopen, kDlsym, kSigaction, kSignal, kMalloc, kCalloc, kRealloc, kFree, kPosixMemalign,
     kAlignedAlloc, kMemalign, kValloc, kPvalloc, kMmap, kMunmap, kMremap, kHookCount
 };
 got::Hook g_hooks[kHookCount] = {
@@ -213,6 +295,8 @@ got::Hook g_hooks[kHookCount] = {
     {"PyTraceMalloc_Untrack", reinterpret_cast<void*>(&untrackHook), false},
     {"dlopen", reinterpret_cast<void*>(&dlopenHook), false},
     {"dlsym", reinterpret_cast<void*>(&dlsymHook), true},
+    {"sigaction", reinterpret_cast<void*>(&sigactionHook), false},
+    {"signal", reinterpret_cast<void*>(&signalHook), false},
     {"malloc", reinterpret_cast<void*>(&mallocHook), true},
     {"calloc", reinterpret_cast<void*>(&callocHook), true},
     {"realloc", reinterpret_cast<void*>(&reallocHook), true},

@@ -40,7 +40,7 @@ from memhound._leaks._growth import (
     per_iteration,
     window_for,
 )
-from memhound._leaks._model import Frame, Leak, LeakReport, ResourceCounts
+from memhound._leaks._model import Frame, Leak, LeakReport, ResourceCounts, RssGrowth
 from memhound._leaks._observe import Observation, observe, warm_up
 from memhound._leaks._origin import holder_of_frames
 from memhound._leaks._probe import locate_growth, malloc_in_use
@@ -155,6 +155,7 @@ def _round(
         resources=ResourceCounts(before.counts(), after.counts()),
         collected_per_iteration=_collected_per_iteration(observation),
         bounded=bounded,
+        memory=_rss_growth(observation, [*leaks, *bounded], residue_bytes),
     )
     return report, probe_from + PROBE_RUNS
 
@@ -283,6 +284,20 @@ def _native_leaks(
             held_by=holder_of_frames(allocated_at),
         )
     ]
+
+
+def _rss_growth(
+    observation: Observation, findings: list[Leak], residue_bytes: float
+) -> RssGrowth | None:
+    """The RSS's growth per iteration over the window against what the findings (and the
+    traced residue) explain; None where the RSS could not be read at every checkpoint."""
+    series = observation.rss_bytes
+    if not series or any(rss is None for rss in series):
+        return None
+    window = window_for(len(series) - 1)
+    explained = residue_bytes + sum(leak.bytes_per_iteration for leak in findings)
+    rss = per_iteration([int(rss or 0) for rss in series], window)
+    return RssGrowth(rss, explained, window)
 
 
 # The detector's own frames hold the run's bookkeeping (the probe's garbage, the census): they

@@ -160,6 +160,45 @@ class ResourceCounts:
         return {name: delta for name, delta in sorted(deltas.items()) if delta > 0}
 
 
+# Growth of the RSS that the findings do not explain is worth a hint from this much over the
+# window, when it is also this share of the RSS growth: below it, pages and arenas that the
+# allocators keep or take in steps make the RSS move by itself.
+RSS_GAP_MIN_BYTES = 4 * 2**20
+RSS_GAP_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class RssGrowth:
+    """The process's RSS growth per iteration over the window (checkpoint to checkpoint, as the
+    leaks' growth is measured) against the growth that the findings and the traced residue
+    explain."""
+
+    rss_per_iteration: float
+    explained_per_iteration: float
+    window: int  # iterations the averages are taken over
+
+    @property
+    def unexplained_per_iteration(self) -> float:
+        return max(0.0, self.rss_per_iteration - self.explained_per_iteration)
+
+    @property
+    def large_gap(self) -> bool:
+        unexplained = self.unexplained_per_iteration
+        return (
+            unexplained * self.window >= RSS_GAP_MIN_BYTES
+            and unexplained >= RSS_GAP_SHARE * self.rss_per_iteration
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rss_bytes_per_iteration": round(self.rss_per_iteration, 1),
+            "explained_bytes_per_iteration": round(self.explained_per_iteration, 1),
+            "unexplained_bytes_per_iteration": round(self.unexplained_per_iteration, 1),
+            "window": self.window,
+            "large_gap": self.large_gap,
+        }
+
+
 @dataclass(frozen=True)
 class LeakReport:
     """The verdict of one leak check."""
@@ -180,6 +219,8 @@ class LeakReport:
     # Set when ambiguous evidence made the check run more rounds than asked (see _extend);
     # `iterations` is then the last round's, and `warmup` counts every call before it.
     extension: Extension | None = None
+    # The RSS against the findings; None where the RSS cannot be read.
+    memory: RssGrowth | None = None
 
     @property
     def leaked(self) -> bool:
@@ -196,6 +237,7 @@ class LeakReport:
             "resources": self.resources.to_json(),
             "bounded_caches": [_bounded_json(leak) for leak in self.bounded],
             "extended": self.extension.to_json() if self.extension else None,
+            "memory": self.memory.to_json() if self.memory else None,
         }
 
     def __str__(self) -> str:

@@ -22,9 +22,9 @@ Choices, and why:
 - At each checkpoint the interpreter's type attribute cache is cleared first, as CPython's own
   refleak hunting does: it holds the names of recent attribute lookups (a name built per call,
   `'repr_' + typename`, stays there) until 4,096 entries have filled, invisible to the heap walk.
-- The fd count (one listdir of /proc/self/fd) and the bytes malloc has in use (mallinfo2) are
-  read at each checkpoint, after the recorder has written out what it queued: growth the
-  tracer cannot see (bare descriptors, C-level malloc).
+- The fd count (one listdir of /proc/self/fd), the bytes malloc has in use (mallinfo2) and the
+  RSS (/proc/self/statm) are read at each checkpoint, after the recorder has written out what it
+  queued: growth the tracer cannot see (bare descriptors, C-level malloc, memory no hook saw).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from memhound import _core
 from memhound._errors import MemhoundError
 from memhound._leaks._probe import malloc_in_use
 from memhound._leaks._resources import count_fds
+from memhound._runtime._pymalloc import current_rss
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Observation:
     checkpoints: list[int] = field(default_factory=list)
     fd_counts: list[int] = field(default_factory=list)
     malloc_bytes: list[int] = field(default_factory=list)
+    rss_bytes: list[int | None] = field(default_factory=list)
     collected: list[int] = field(default_factory=list)
     garbage: list[object] = field(default_factory=list)
 
@@ -117,6 +119,7 @@ def _checkpoint(observation: Observation) -> None:
     _core.flush_tracing()
     observation.fd_counts.append(count_fds())
     observation.malloc_bytes.append(malloc_in_use())
+    observation.rss_bytes.append(current_rss())
     observation.checkpoints.append(_core.current_seq())
 
 

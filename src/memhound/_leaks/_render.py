@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import linecache
 
-from memhound._leaks._model import CyclicGarbage, Frame, Leak, LeakReport
+from memhound._leaks._model import CyclicGarbage, Frame, Leak, LeakReport, RssGrowth
 from memhound._leaks._origin import is_program_file
 from memhound.report._text import NATIVE_FRAMES_SHOWN, native_where
 
@@ -30,6 +30,8 @@ def render_text(report: LeakReport) -> str:
     lines = [_headline(report)]
     if report.extension:
         lines.append(f"   {report.extension.describe()}")
+    if report.memory:
+        lines.append(f"   {_rss_line(report.memory)}")
     for number, leak in enumerate(report.leaks, start=1):
         lines += ["", *_render_leak(number, leak)]
     if report.bounded:
@@ -59,6 +61,22 @@ def _headline(report: LeakReport) -> str:
     return (
         f"memhound leaks {report.target}: {verdict} "
         f"({report.iterations} iterations after {report.warmup} warm-up, {report.duration_s:.2f} s)"
+    )
+
+
+def _rss_line(memory: RssGrowth) -> str:
+    """The RSS growth against the findings, with a hint when much of it is unexplained."""
+    sign = "+" if memory.rss_per_iteration > 0 else ""
+    line = (
+        f"RSS {sign}{human_bytes(memory.rss_per_iteration)} per iteration, the findings "
+        f"explain {human_bytes(memory.explained_per_iteration)}"
+    )
+    if not memory.large_gap:
+        return line
+    return (
+        line + f"; {human_bytes(memory.unexplained_per_iteration)} per iteration that no hook saw:"
+        " native leak suspected (mmap or an allocator called through a pointer taken before the"
+        " check, a statically linked allocator, libc's own allocations)"
     )
 
 

@@ -18,7 +18,9 @@ from typing import Any
 from memhound import _program
 from memhound._errors import UsageError
 from memhound._program import require_program, run_program, split_command_line
+from memhound._runtime._pymalloc import current_rss
 from memhound._snapshot import Snapshot, own_code, snapshot
+from memhound.report._rows import is_large_gap
 
 DESCRIPTION = """\
 Runs a Python program (a script, -m module or -c code, with its arguments) as `python` would.
@@ -60,9 +62,7 @@ def main(words: Sequence[str]) -> int:
 
 def run(program: _program.Program, as_json: bool, rows: int) -> int:
     reports: list[dict[str, Any]] = []
-    code = run_program(
-        program, around=report_at_end(lambda: reports.append(heap_report(snapshot(), rows)))
-    )
+    code = run_program(program, around=report_at_end(lambda: reports.append(_report_now(rows))))
     if not reports:
         raise UsageError("the program ended before its code ran; no snapshot was taken")
     report = reports[0]
@@ -115,12 +115,20 @@ def _program_end_hook(report: Callable[[], None]) -> Iterator[None]:
 _running = [False]  # inside the program's code (a program may use runpy itself)
 
 
-def heap_report(snap: Snapshot, n: int) -> dict[str, Any]:
-    """Plain data for the renderers: totals, census rows and top retainers."""
+def _report_now(rows: int) -> dict[str, Any]:
+    # RSS first: the snapshot's own graph (about 30 bytes per object) is not the program's.
+    rss = current_rss()
+    return heap_report(snapshot(), rows, rss)
+
+
+def heap_report(snap: Snapshot, n: int, rss: int | None = None) -> dict[str, Any]:
+    """Plain data for the renderers: totals, counted bytes against `rss` (the process's RSS at
+    the snapshot, None when unknown), census rows and top retainers."""
     snap.compute()
     return {
         "objects": snap.object_count,
         "total_bytes": snap.total_size,
+        "memory": memory_against_rss(snap.total_size, rss),
         "by_type": [
             {
                 "type": r.type,
@@ -143,8 +151,37 @@ def heap_report(snap: Snapshot, n: int) -> dict[str, Any]:
     }
 
 
+def memory_against_rss(counted: int, rss: int | None) -> dict[str, Any] | None:
+    """The snapshot's bytes against the process's RSS; None when the RSS is unknown."""
+    if rss is None:
+        return None
+    unexplained = max(0, rss - counted)
+    return {
+        "counted_bytes": counted,
+        "rss_bytes": rss,
+        "unexplained_bytes": unexplained,
+        "large_gap": is_large_gap(unexplained, rss),
+    }
+
+
+def memory_line(memory: dict[str, Any] | None) -> str:
+    """How much of the RSS the counted objects explain, with a hint when much of it is not in
+    any object; '' when the RSS is unknown."""
+    if memory is None:
+        return ""
+    line = (
+        f"Objects hold {_bytes(memory['counted_bytes'])} of {_bytes(memory['rss_bytes'])} RSS; "
+        f"{_bytes(memory['unexplained_bytes'])} is in no object"
+    )
+    if memory["large_gap"]:
+        line += " (native memory?): run `memhound run --native` to see where it was allocated"
+    return line
+
+
 def render_text(report: dict[str, Any]) -> str:
-    lines = [f"heap at exit: {report['objects']:,} objects, {_bytes(report['total_bytes'])}", ""]
+    lines = [f"heap at exit: {report['objects']:,} objects, {_bytes(report['total_bytes'])}"]
+    memory = memory_line(report.get("memory"))
+    lines += [memory, ""] if memory else [""]
     lines.append(f"{'type':<40} {'count':>10} {'own':>10} {'retained':>10}")
     for row in report["by_type"]:
         lines.append(

@@ -52,6 +52,11 @@ UNTRACED_WARNING_BYTES = 64 * 1024 * 1024
 UNTRACED_WARNING_SHARE = 0.5
 
 
+def is_large_gap(unexplained: int, rss: int) -> bool:
+    """Whether memory that a report's figures do not explain is worth a hint."""
+    return unexplained >= UNTRACED_WARNING_BYTES and unexplained >= UNTRACED_WARNING_SHARE * rss
+
+
 class MemoryInfo(TypedDict):
     """The traced peak against the process's peak RSS (the writer thread's samples)."""
 
@@ -101,7 +106,6 @@ def memory_info(capture: Any) -> MemoryInfo | None:
         traced_peak_bytes=traced,
         peak_rss_bytes=peak_rss,
         untraced_bytes=untraced,
-        large_gap=untraced >= UNTRACED_WARNING_BYTES
-        and untraced >= UNTRACED_WARNING_SHARE * peak_rss,
+        large_gap=is_large_gap(untraced, peak_rss),
         native=bool(capture.header.get("native", False)),
     )
