@@ -19,7 +19,7 @@ ifeq ($(origin PYTHON),undefined)
   export PATH := $(abspath $(dir $(PYTHON))):$(PATH)
 endif
 # graphviz: memhound.graph renders SVG and PNG with `dot` (the tests render both)
-APT_PACKAGES := libzstd-dev libgtest-dev pkg-config g++ make python3-venv graphviz
+APT_PACKAGES := libzstd-dev libgtest-dev libdw-dev pkg-config g++ make python3-venv graphviz
 PIP_BUILD := scikit-build-core nanobind cmake ninja
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CMAKE_CPP := cmake -G Ninja -DMEMHOUND_PYTHON=OFF -DMEMHOUND_TESTS=ON

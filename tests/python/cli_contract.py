@@ -34,6 +34,7 @@ LEAK_KEYS = {
     "resource",
     "held_by",
     "holder_module",
+    "native_frames",
 }
 
 RUNTIME_KEYS = {"program", "exit_code", "gc", "pymalloc"}

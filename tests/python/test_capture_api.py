@@ -77,7 +77,7 @@ def test_header_and_state(traced: tuple[Path, list[int]]) -> None:
     assert header["mode"] == "full"
     assert header["argv"] == ["prog.py", "x"]
     assert header["python_version"] == platform.python_version()
-    assert header["version"] == 3
+    assert header["version"] == 4
     assert header["native"] is False
     assert {thread["name"] for thread in capture.threads} >= {"worker"}
 

@@ -38,6 +38,9 @@ class FakeCapture:
     stacks: dict[int, list[tuple[str, int, str]]]
     live: list[tuple[int, int, int, int]]
 
+    def native_frames(self, stack: int) -> list[dict[str, Any]]:
+        return []
+
     def stack_frames(self, stack: int) -> list[dict[str, Any]]:
         return [{"file": f, "line": n, "function": fn} for f, n, fn in self.stacks[stack]]
 
