@@ -381,5 +381,6 @@
   header();
   wire();
   show(D.main, "");
-  window.memhoundReport = { selectRange: selectRange, state: state };  // for scripted use
+  // For scripted use (and the tests): the x of a time on the timeline, the selection, the state.
+  window.memhoundReport = { state: state, selectRange: selectRange, timeX: (t) => timeScale($("timeline")).x(t) };
 })();
