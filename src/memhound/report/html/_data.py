@@ -20,7 +20,7 @@ from memhound.report._frames import without_launcher_frames
 from memhound.report._rows import FrameRow
 
 MAX_STACKS = 3000
-MIN_SHARE = 1e-4
+MIN_SHARE = 1e-5
 MAX_TIMELINE_POINTS = 1500
 LIVE_POINTS = 24
 MAX_LIVE_STACKS = 400

@@ -60,9 +60,10 @@ def _asset(name: str) -> str:
 
 
 def _embedded_json(document: dict[str, Any]) -> str:
-    # Inside <script> only "</" can end the element early; "<!--" could open a comment.
+    # Inside <script>, "</script" ends the element and "<!--" changes how it is parsed; "<" only
+    # occurs inside JSON strings, where \u003c is the same character.
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    return text.replace("<", "\\u003c")
 
 
 def page(document: dict[str, Any], *, table_title: str) -> str:

@@ -350,9 +350,9 @@
     state.sort = null;
     $("showing").textContent = label || D.view_title;
     if ($("back")) $("back").disabled = !label;
-    drawFlame();
-    drawTable();
+    drawTable();  // first: the table's height decides whether the page has a scroll bar
     drawTimeline();
+    drawFlame();
   }
   function header() {
     document.title = D.title;
@@ -374,8 +374,17 @@
       if (event.key === "Escape" && state.zoom !== state.root) { state.zoom = state.zoom.parent || state.root; drawFlame(); }
     });
     if ($("back")) $("back").addEventListener("click", () => { state.range = null; show(D.main, ""); });
-    let resizing = null;
-    window.addEventListener("resize", () => { clearTimeout(resizing); resizing = setTimeout(() => { drawFlame(); drawTimeline(); }, 100); });
+    // Redraw when a width changes: the window's, or the page's when its scroll bar comes or goes.
+    const widths = new Map();
+    const redraw = { flame: () => drawFlame(), timeline: () => drawTimeline() };
+    const observer = new ResizeObserver((changes) => {
+      for (const change of changes) {
+        const width = Math.round(change.contentRect.width);
+        if (widths.get(change.target.id) !== width && widths.has(change.target.id)) redraw[change.target.id]();
+        widths.set(change.target.id, width);
+      }
+    });
+    for (const id of ["flame", "timeline"]) if ($(id)) observer.observe($(id));
     watchTimeline();
   }
   header();
