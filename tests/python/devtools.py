@@ -30,7 +30,7 @@ class DevToolsError(RuntimeError):
 
 
 class Browser:
-    def __init__(self, width: int = 1280, height: int = 1000) -> None:
+    def __init__(self, width: int = 1280, height: int = 1100) -> None:
         self._profile = Path(tempfile.mkdtemp(prefix="memhound-chromium-"))
         self._process = subprocess.Popen(
             [
@@ -122,11 +122,13 @@ class Browser:
             raise DevToolsError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def center(self, selector: str) -> tuple[float, float]:
-        """Scrolls the first element matching `selector` into view; its centre in the viewport."""
+    def center(self, selector: str, scroll: bool = True) -> tuple[float, float]:
+        """The centre in the viewport of the first element matching `selector`, scrolled into
+        view first unless `scroll` is false."""
+        into_view = "e.scrollIntoView({block: 'center'});" if scroll else ""
         box = self.evaluate(
             f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-            " if (!e) return null; e.scrollIntoView({block: 'center'});"
+            f" if (!e) return null; {into_view}"
             " const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
         )
         if box is None:
@@ -150,8 +152,8 @@ class Browser:
         self.mouse("mousePressed", x, y)
         self.mouse("mouseReleased", x, y)
 
-    def hover(self, selector: str) -> None:
-        self.mouse("mouseMoved", *self.center(selector))
+    def hover(self, selector: str, scroll: bool = True) -> None:
+        self.mouse("mouseMoved", *self.center(selector, scroll))
 
     def drag(self, start: tuple[float, float], end: tuple[float, float], steps: int = 5) -> None:
         self.mouse("mouseMoved", *start)

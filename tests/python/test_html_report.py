@@ -320,6 +320,9 @@ def test_demo_peak_report_and_the_readme_screenshot(browser, tmp_path):
     assert widest(drawn, 1)["name"] == "<module>"
     assert widest(drawn, 2)["name"] == "<genexpr>"
     assert widest(drawn, 3)["name"] == "handle_request"
+    browser.evaluate("window.scrollTo(0, 0)")  # the picture: the page's top, a frame's tooltip
+    browser.hover('#flame .fr[data-depth="3"]', scroll=False)
+    assert "handle_request" in browser.evaluate("document.getElementById('tip').innerText")
     shot = tmp_path / "flamegraph.png"
     screenshot(browser, shot)
     if os.environ.get("MEMHOUND_UPDATE_SCREENSHOT") == "1":

@@ -2,6 +2,7 @@
 // (see _data.py for its shape). No external resources; every element is built here.
 "use strict";
 (function () {
+  const started = performance.now();
   const D = JSON.parse(document.getElementById("memhound-data").textContent);
   const ROW = 18;
   const REST = -2;
@@ -284,7 +285,8 @@
     const span = s.t1 - s.t0, digits = span < 0.05 ? 3 : span < 5 ? 2 : 1;
     for (let i = 0; i <= 5; i++) {
       const t = s.t0 + (s.t1 - s.t0) * i / 5;
-      svg.appendChild(svgEl("text", { class: "axis", x: s.x(t) - 12, y: s.height - 6 })).textContent = t.toFixed(digits) + " s";
+      const anchor = i === 0 ? "start" : i === 5 ? "end" : "middle";
+      svg.appendChild(svgEl("text", { class: "axis", x: s.x(t), y: s.height - 6, "text-anchor": anchor })).textContent = t.toFixed(digits) + " s";
     }
     const line = (col) => T.points.map((p) => s.x(p[0]).toFixed(1) + "," + s.y(p[col]).toFixed(1)).join(" ");
     const base = s.y(0).toFixed(1);
@@ -390,6 +392,12 @@
   header();
   wire();
   show(D.main, "");
-  // For scripted use (and the tests): the x of a time on the timeline, the selection, the state.
-  window.memhoundReport = { state: state, selectRange: selectRange, timeX: (t) => timeScale($("timeline")).x(t) };
+  // For scripted use (the tests, the benchmark): the state, the selection, the x of a time on the
+  // timeline, and how long the first drawing took (ms).
+  window.memhoundReport = {
+    state: state,
+    selectRange: selectRange,
+    timeX: (t) => timeScale($("timeline")).x(t),
+    drawnMs: performance.now() - started,
+  };
 })();
