@@ -330,6 +330,17 @@ def test_demo_peak_report_and_the_readme_screenshot(browser, tmp_path):
         (ROOT / "docs" / "images" / "flamegraph.png").write_bytes(shot.read_bytes())
 
 
+def test_a_window_without_rss_samples_has_no_timeline(browser, traced):
+    page = traced["folder"] / "window.html"
+    done = run_memhound("flamegraph", str(traced["capture"]), "--until", "2000", "-o", str(page))
+    assert done.returncode == 0, done.stderr
+    opened(browser, page)
+    assert browser.evaluate("document.getElementById('timeline')") is None
+    assert "No RSS samples" in browser.evaluate("document.body.innerText")
+    assert widest(frames(browser), 0)["width"] > 0
+    assert "window" in browser.evaluate("document.getElementById('facts').innerText")
+
+
 def test_page_is_self_contained(traced):
     text = traced["pages"]["peak"].read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text)
