@@ -38,6 +38,7 @@ class Browser:
                 "--headless",
                 "--no-sandbox",  # the tests run as root
                 "--disable-gpu",
+                "--disable-dev-shm-usage",  # containers often have a small /dev/shm
                 "--no-first-run",
                 "--no-default-browser-check",
                 "--disable-extensions",
