@@ -412,3 +412,18 @@ def test_leaks_html_to_an_unwritable_path_is_one_line(tmp_path):
     assert done.stderr.strip().splitlines() == [
         f"memhound: error: can't write '{tmp_path / 'no' / 'x.html'}': No such file or directory"
     ]
+
+
+def test_leaks_html_of_a_test_id(browser, tmp_path):
+    write_program(
+        tmp_path,
+        "KEEP = []\n\ndef test_leaky():\n    KEEP.append([object() for _ in range(50)])\n",
+        "test_leaky_case.py",
+    )
+    page = tmp_path / "test-leaks.html"
+    done = run_memhound(
+        "leaks", "test_leaky_case.py::test_leaky", "--html", str(page), cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stderr
+    opened(browser, page)
+    assert "KEEP" in table(browser)[0][column(browser, "retained by")]
