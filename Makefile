@@ -18,8 +18,9 @@ ifeq ($(origin PYTHON),undefined)
   # the build tools that pip installs (cmake, ninja) are found beside that Python
   export PATH := $(abspath $(dir $(PYTHON))):$(PATH)
 endif
-# graphviz: memhound.graph renders SVG and PNG with `dot` (the tests render both)
-APT_PACKAGES := libzstd-dev libgtest-dev libdw-dev pkg-config g++ make python3-venv graphviz
+# graphviz: memhound.graph renders SVG and PNG with `dot` (the tests render both); chromium: the
+# HTML report tests open the pages in it (headless)
+APT_PACKAGES := libzstd-dev libgtest-dev libdw-dev pkg-config g++ make python3-venv graphviz chromium
 PIP_BUILD := scikit-build-core nanobind cmake ninja
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CMAKE_CPP := cmake -G Ninja -DMEMHOUND_PYTHON=OFF -DMEMHOUND_TESTS=ON

@@ -44,6 +44,7 @@ from _tracing_section import (
     tracing_sections,
     workload_summary,
 )
+from html_bench import TITLE as HTML_TITLE
 from reading_bench import TITLE as READING_TITLE
 from real_suites import TITLE as SUITES_TITLE
 
@@ -305,12 +306,13 @@ def _blocks(text: str) -> dict[str, str]:
 
 def _kept(old: str) -> list[str]:
     """The blocks a run does not measure: the real suites (real_suites.py writes it, with
-    projects fetched by hand), reading at scale (reading_bench.py) and the other Python
-    versions' blocks, in the old file's order."""
+    projects fetched by hand), reading at scale (reading_bench.py), HTML reports (html_bench.py)
+    and the other Python versions' blocks, in the old file's order."""
     return [
         block
         for heading, block in _blocks(old).items()
-        if heading in (SUITES_TITLE, READING_TITLE) or heading.startswith(VERSION_BLOCK_PREFIX)
+        if heading in (SUITES_TITLE, READING_TITLE, HTML_TITLE)
+        or heading.startswith(VERSION_BLOCK_PREFIX)
     ]
 
 

@@ -167,6 +167,14 @@ void compare(const RandomCapture& capture, const format::SeqWindow& window, std:
     std::uniform_int_distribution<std::uint64_t> seq(1, capture.truth.events.size() + 1);
     for (int i = 0; i < 5; ++i) checkpoints.push_back(seq(random));
     std::sort(checkpoints.begin(), checkpoints.end());
+    std::vector<analysis::SiteSummary> liveAt = streamed.liveAt(checkpoints, 0);
+    ASSERT_EQ(liveAt.size(), checkpoints.size());
+    for (std::size_t i = 0; i < checkpoints.size(); ++i) {
+        auto before = std::lower_bound(events.begin(), events.end(), checkpoints[i],
+                                       [](const format::Event& event, std::uint64_t at) { return event.seq < at; });
+        expectSameTotals(testing::liveAfter(events, weigher, static_cast<std::size_t>(before - events.begin())),
+                         liveAt[i], symbols, analysis::SortBy::Bytes, exact, "live at");
+    }
     std::vector<analysis::SiteGrowth> expected = testing::referenceGrowth(events, symbols, checkpoints);
     std::vector<analysis::SiteGrowth> actual = streamed.growth(checkpoints);
     ASSERT_EQ(expected.size(), actual.size());

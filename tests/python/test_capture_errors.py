@@ -62,7 +62,7 @@ def write_variant(tmp_path: Path, source: Path, edit) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", ["report", "stats"])
+@pytest.mark.parametrize("command", ["report", "stats", "flamegraph"])
 def test_missing_file(command: str, tmp_path: Path) -> None:
     missing = tmp_path / "nope.bin"
     assert_one_line_error(run_memhound(command, str(missing)), str(missing), "No such file")
@@ -92,7 +92,7 @@ def test_newer_format_version(capture_path: Path, tmp_path: Path) -> None:
     assert_one_line_error(run_memhound("report", str(newer)), "version 99 is newer", "offset 8")
 
 
-@pytest.mark.parametrize("command", ["report", "stats"])
+@pytest.mark.parametrize("command", ["report", "stats", "flamegraph"])
 def test_corrupt_frame_names_its_offset(command: str, capture_path: Path, tmp_path: Path) -> None:
     middle = capture_path.stat().st_size // 2
 

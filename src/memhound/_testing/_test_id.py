@@ -17,7 +17,13 @@ def is_test_id(target: str) -> bool:
     return "::" in target
 
 
-def check_test_id(test_id: str, iterations: int, json_path: str | None, budget: float) -> int:
+def check_test_id(
+    test_id: str,
+    iterations: int,
+    json_path: str | None,
+    budget: float,
+    html_path: str | None = None,
+) -> int:
     """0 when the test is clean, 1 when it leaks; a UsageError when it was not checked."""
     import pytest
 
@@ -39,6 +45,10 @@ def check_test_id(test_id: str, iterations: int, json_path: str | None, budget: 
     worst = max(verdicts, key=lambda verdict: verdict["status"] == LEAKING)
     if json_path:
         _write(worst.get("report", {}), json_path)
+    if html_path and worst.get("report"):
+        from memhound.report.html import render_leaks_html, write_html
+
+        write_html(render_leaks_html(worst["report"]), html_path)
     if worst["status"] == LEAKING:
         return 1
     unchecked = [v for v in verdicts if v["status"] != CLEAN]

@@ -16,6 +16,7 @@ from memhound._leaks._defaults import DEFAULT_BUDGET_S, seconds_argument
 from memhound._leaks._model import LeakReport
 from memhound._leaks._render import render_text
 from memhound._leaks._target import resolve_target
+from memhound.report.html import render_leaks_html, write_html
 
 LEAKS_FOUND = 1
 
@@ -76,6 +77,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--json", metavar="PATH", help="also write the report as JSON to PATH ('-': stdout)"
     )
     parser.add_argument(
+        "--html",
+        metavar="PATH",
+        help="also write the report as one self-contained HTML page to PATH (flame graph of "
+        "the leaks' allocation stacks, their kinds and retention paths)",
+    )
+    parser.add_argument(
         "--min-bytes",
         type=float,
         default=DEFAULT_MIN_BYTES,
@@ -96,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from memhound._testing._test_id import check_test_id, is_test_id
 
     if is_test_id(args.target):
-        return check_test_id(args.target, args.iterations, args.json, args.budget)
+        return check_test_id(args.target, args.iterations, args.json, args.budget, args.html)
     unit = resolve_target(args.target)
     report = check_leaks(
         unit,
@@ -107,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         native_frames=args.native_frames,
     )
     _write(report, args.json)
+    if args.html:
+        write_html(render_leaks_html(report), args.html)
     return LEAKS_FOUND if report.leaked else 0
 
 
