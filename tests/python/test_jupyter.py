@@ -209,3 +209,32 @@ def test_leaks_bad_options_are_one_usage_line(
     assert type(ran.result.error_in_exec).__name__ == "UsageError"
     printed = ran.printed
     assert message in printed and "Traceback" not in printed
+
+
+def test_a_notebook_run_by_a_real_kernel(tmp_path: Path) -> None:
+    """The magics in a notebook executed by nbclient in an ipykernel (headless, no server):
+    the kernel names its cells by temporary files, which still read as `Cell In[2]`."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cells = [
+        "%load_ext memhound",
+        "%%memhound\nblock = bytearray(8_000_000)\nlen(block)",
+        "history = []",
+        "%%memhound_leaks --iterations 8\nhistory.append(bytearray(4000))",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(
+        notebook, timeout=120, resources={"metadata": {"path": tmp_path}}
+    ).execute()
+    _, traced, _, leaks = (cell.outputs for cell in notebook.cells)
+    report, result = traced
+    assert report.output_type == "display_data"
+    assert "Cell In[2], line 2" in report.data["text/html"]
+    assert site_lines(report.data["text/plain"])[0].endswith("Cell In[2], line 2")
+    assert result.output_type == "execute_result" and result.data["text/plain"] == "8000000"
+    (finding,) = leaks
+    assert "1 leak(s) found" in finding.data["text/plain"]
+    assert "Cell In[4], line 2" in finding.data["text/html"]
+    assert "__main__.history[" in finding.data["text/html"]
+    assert "held by the program (the notebook&#x27;s cells)" in finding.data["text/html"]

@@ -4,10 +4,11 @@ what holds it."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from memhound._jupyter._output import escape, section
-from memhound._leaks._model import Frame, Leak, LeakReport
+from memhound._leaks._model import PROGRAM, Frame, Leak, LeakReport
 from memhound._leaks._render import SHOWN_FRAMES, human_bytes
 from memhound.report import FrameRow
 
@@ -53,10 +54,18 @@ def growth(leak: Leak) -> str:
 
 def holder(leak: Leak) -> str:
     """What keeps the leak alive: the retention path, the resource, whose code holds it."""
-    parts = [leak.retained_by or "", leak.resource or ""]
-    if leak.held_by:
-        parts.append(f"held by {leak.held_by.describe()}")
+    parts = [leak.retained_by or "", leak.resource or "", _held_by(leak)]
     return "; ".join(part for part in parts if part)
+
+
+def _held_by(leak: Leak) -> str:
+    held = leak.held_by
+    if held is None:
+        return ""
+    if held.side == PROGRAM and held.module not in sys.modules:
+        # named after a cell's file (a kernel's /tmp/ipykernel_*/123.py): no module of that name
+        return "held by the program (the notebook's cells)"
+    return f"held by {held.describe()}"
 
 
 def render_text(report: LeakReport, where: Where, source: Source) -> str:

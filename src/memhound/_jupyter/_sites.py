@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from memhound._jupyter._output import escape, section
 from memhound.report import CaptureInfo, FrameRow, SiteRow, SiteSummary, format_bytes, format_count
-from memhound.report._text import memory_line
 
 Where = Callable[[FrameRow], str]
 Source = Callable[[str, int | None], str]
@@ -51,7 +50,8 @@ class SitesView:
         if header.get("native"):
             mode += ", native allocations included"
         kept = f"capture kept in {self.kept_at} (memhound report {self.kept_at})"
-        return [mode, memory_line(self.info), kept if self.kept_at else ""]
+        # No line on the peak RSS: it is the whole kernel's, most of it from before the cell.
+        return [mode, kept if self.kept_at else ""]
 
     def share(self, row: SiteRow) -> str:
         part, total = (
