@@ -135,7 +135,8 @@ nb::list timelineList(const CaptureAnalysis& capture) {
     for (const analysis::TimelinePoint& point : capture.timeline())
         out.append(dictOf({{"time_s", nb::cast(point.timeSeconds)},
                            {"rss_bytes", nb::cast(point.rssBytes)},
-                           {"traced_bytes", nb::cast(whole(point.tracedBytes))}}));
+                           {"traced_bytes", nb::cast(whole(point.tracedBytes))},
+                           {"seq", nb::cast(point.seq)}}));
     return out;
 }
 
@@ -238,6 +239,30 @@ nb::dict summaryDict(const CaptureAnalysis& capture, const std::string& view, co
                    {"sites", rowList(summary.rows)}});
 }
 
+// Rows without frames: a caller resolves each stack once (stack_frames) across the summaries.
+nb::list liveAtList(const CaptureAnalysis& capture, const std::vector<std::uint64_t>& checkpoints,
+                    std::size_t limit) {
+    std::vector<analysis::SiteSummary> summaries;
+    {
+        nb::gil_scoped_release release;
+        summaries = capture.liveAt(checkpoints, limit);
+    }
+    nb::list out;
+    for (const analysis::SiteSummary& summary : summaries) {
+        nb::list rows;
+        for (const analysis::SiteRow& row : summary.rows)
+            rows.append(dictOf({{"bytes", nb::cast(whole(row.amount.bytes))},
+                                {"count", nb::cast(whole(row.amount.count))},
+                                {"stack", nb::cast(row.stack.value)},
+                                {"allocator", nb::cast(allocatorName(row.allocator))}}));
+        out.append(dictOf({{"total_bytes", nb::cast(whole(summary.total.bytes))},
+                           {"total_count", nb::cast(whole(summary.total.count))},
+                           {"site_count", nb::cast(summary.siteCount)},
+                           {"sites", rows}}));
+    }
+    return out;
+}
+
 std::vector<LiveTuple> liveAllocations(const CaptureAnalysis& capture) {
     std::vector<analysis::LiveAllocation> live;
     {
@@ -296,7 +321,12 @@ void bindAnalysis(nb::module_& m) {
              "The same top rows as sites() with the totals over every site of the view: "
              "{'total_bytes', 'total_count', 'site_count', 'sites'}.")
         .def("stats", &statsDict, "Totals, peak, duration, size histogram and the top sites by count.")
-        .def("timeline", &timelineList, "[{'time_s', 'rss_bytes', 'traced_bytes'}] per RSS sample.")
+        .def("timeline", &timelineList,
+             "[{'time_s', 'rss_bytes', 'traced_bytes', 'seq'}] per RSS sample, taken before event seq.")
+        .def("live_at", &liveAtList, "checkpoints"_a, "limit"_a = 0,
+             "What was live just before each checkpoint seq (ascending), by whole stack, largest first: "
+             "[{'total_bytes', 'total_count', 'site_count', 'sites': [{'bytes', 'count', 'stack', "
+             "'allocator'}]}], limit rows each (0 = all); frames from stack_frames(). Streams the file again.")
         .def("live_bytes", &liveBytes, "Traced bytes live at the end of the capture.")
         .def_prop_ro(
             "peak_bytes", [](const CaptureAnalysis& c) { return whole(c.peakBytes()); },

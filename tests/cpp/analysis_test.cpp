@@ -323,6 +323,49 @@ TEST(AnalysisTest, SiteGrowthCountsLiveAllocationsAfterTheFirstCheckpoint) {
     EXPECT_THROW(analysis.growth(descending), std::invalid_argument);
 }
 
+TEST(AnalysisTest, LiveAtShowsEverySiteLiveBeforeEachCheckpoint) {
+    CaptureBuilder builder = program();
+    builder.alloc(0x100, 1000, 2).alloc(0x200, 3000, 3);
+    std::uint64_t afterTwo = builder.nextSeq();
+    builder.free(0x200).alloc(0x300, 500, 4).free(0x100);
+    std::uint64_t afterFrees = builder.nextSeq();
+    builder.alloc(0x400, 2000, 2).alloc(0x500, 10, 5).free(0x500);
+    std::uint64_t end = builder.nextSeq();
+    CaptureAnalysis analysis(builder.build());
+    std::vector<std::uint64_t> checkpoints = {1, afterTwo, afterFrees, end};
+    std::vector<SiteSummary> live = analysis.liveAt(checkpoints, 0);
+    ASSERT_EQ(live.size(), 4u);
+    EXPECT_TRUE(live[0].rows.empty());
+    ASSERT_EQ(live[1].rows.size(), 2u);  // largest first, frames left to the caller
+    EXPECT_EQ(live[1].rows[0].stack, StackId(3));
+    EXPECT_EQ(live[1].rows[0].amount.bytes, 3000);
+    EXPECT_TRUE(live[1].rows[0].frames.empty());
+    EXPECT_EQ(live[1].total.bytes, 4000);
+    ASSERT_EQ(live[2].rows.size(), 1u);  // a site whose allocations all ended is gone
+    EXPECT_EQ(live[2].rows[0].stack, StackId(4));
+    ASSERT_EQ(live[3].rows.size(), 2u);
+    EXPECT_EQ(live[3].rows[0].stack, StackId(2));
+    EXPECT_EQ(live[3].total.bytes, 2500);
+    EXPECT_EQ(live[3].total.count, 2);
+    EXPECT_EQ(analysis.liveAt(checkpoints, 1)[3].rows.size(), 1u);
+    EXPECT_EQ(analysis.liveAt(checkpoints, 1)[3].siteCount, 2u);
+    std::vector<std::uint64_t> descending = {5, 2};
+    EXPECT_THROW(analysis.liveAt(descending, 0), std::invalid_argument);
+}
+
+TEST(AnalysisTest, LiveAtTheLastSampleIsTheTimelinesTracedBytes) {
+    CaptureBuilder builder = program();
+    builder.alloc(0x100, 100, 1).sample(0.5, 1 << 20).alloc(0x200, 50, 3).free(0x100).sample(1.0, 1 << 20);
+    CaptureAnalysis analysis(builder.build());
+    std::vector<std::uint64_t> checkpoints;
+    for (const TimelinePoint& point : analysis.timeline()) checkpoints.push_back(point.seq);
+    std::vector<SiteSummary> live = analysis.liveAt(checkpoints, 0);
+    ASSERT_EQ(live.size(), 2u);
+    for (std::size_t i = 0; i < live.size(); ++i)
+        EXPECT_EQ(live[i].total.bytes, analysis.timeline()[i].tracedBytes);
+    EXPECT_EQ(live[1].rows[0].stack, StackId(3));
+}
+
 TEST(AnalysisTest, SiteGrowthMergesStacksOfCodeCompiledAgainOnTheSameLines) {
     CaptureBuilder builder = program();
     std::vector<std::uint64_t> checkpoints = {builder.nextSeq()};

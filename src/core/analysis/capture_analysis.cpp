@@ -135,4 +135,16 @@ std::vector<SiteGrowth> CaptureAnalysis::growth(std::span<const std::uint64_t> c
     return pass.finish();
 }
 
+std::vector<SiteSummary> CaptureAnalysis::liveAt(std::span<const std::uint64_t> checkpoints, std::size_t limit) const {
+    LiveAtPass pass(m_weigher, checkpoints);
+    if (!checkpoints.empty()) {
+        format::SeqWindow window{m_window.from, std::min(m_window.until, checkpoints.back())};
+        if (window.from < window.until) play(window, pass, nullptr, nullptr);
+    }
+    std::vector<SiteSummary> summaries;
+    for (const StackTotals& live : pass.finish())
+        summaries.push_back(groupSites(live, m_symbols, GroupBy::Stack, SortBy::Bytes, limit, false));
+    return summaries;
+}
+
 }  // namespace memhound::analysis

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/analysis/growth.h"
+#include "core/analysis/live_at.h"
 #include "core/analysis/replay.h"
 #include "core/analysis/sites.h"
 #include "core/analysis/stats.h"
@@ -54,6 +55,9 @@ public:
     double peakBytes() const { return m_summary.peakBytes; }
     std::vector<LiveAllocation> liveAllocations() const;  // by seq, with canonical stack ids
     std::vector<SiteGrowth> growth(std::span<const std::uint64_t> checkpoints) const;
+    // The sites live just before each checkpoint seq (ascending) by whole stack, largest first,
+    // `limit` rows each (0 = all); frames are left unresolved. Streams the file again.
+    std::vector<SiteSummary> liveAt(std::span<const std::uint64_t> checkpoints, std::size_t limit) const;
     std::vector<Frame> stackFrames(common::StackId stack) const { return m_symbols.frames(stack); }
 
 private:

@@ -31,7 +31,7 @@ double measure(const Amount& amount, SortBy sort) {
 }  // namespace
 
 SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupBy by, SortBy sort,
-                       std::size_t limit) {
+                       std::size_t limit, bool withFrames) {
     std::vector<SiteRow> rows;
     std::vector<double> heaviest;  // per row: the measure of its representative stack
     std::unordered_map<std::string, std::size_t> rowOfKey;
@@ -66,7 +66,8 @@ SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupB
         summary.total.count += row.amount.count;
     }
     if (limit != 0 && rows.size() > limit) rows.resize(limit);
-    for (SiteRow& row : rows) row.frames = symbols.frames(row.stack);
+    if (withFrames)
+        for (SiteRow& row : rows) row.frames = symbols.frames(row.stack);
     summary.rows = std::move(rows);
     return summary;
 }

@@ -52,8 +52,9 @@ struct SiteSummary {
     std::size_t siteCount = 0;  // rows before the limit
 };
 
-// Rows sorted by `sort`, descending; limit 0 = all. Frames are resolved for the kept rows only.
+// Rows sorted by `sort`, descending; limit 0 = all. Frames are resolved for the kept rows only,
+// and not at all without `withFrames` (a caller that resolves each stack once across summaries).
 SiteSummary groupSites(const StackTotals& totals, const Symbols& symbols, GroupBy by, SortBy sort,
-                       std::size_t limit);
+                       std::size_t limit, bool withFrames = true);
 
 }  // namespace memhound::analysis

@@ -36,6 +36,7 @@ struct TimelinePoint {
     double timeSeconds = 0;  // since the capture started
     std::uint64_t rssBytes = 0;
     double tracedBytes = 0;  // live traced bytes when the sample was taken
+    std::uint64_t seq = 0;   // the sample was taken before the event of this seq
 };
 
 // Seconds from the start to the trailer, or to the last sample of a capture cut short.

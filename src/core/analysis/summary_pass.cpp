@@ -102,7 +102,7 @@ void SummaryPass::takeSamplesBefore(std::uint64_t seq) {
     for (; m_nextSample < m_samples.size() && m_samples[m_nextSample].seq <= seq; ++m_nextSample) {
         const format::Sample& sample = m_samples[m_nextSample];
         double seconds = static_cast<double>(sample.timeNs - m_startTimeNs) / 1e9;
-        m_summary.timeline.push_back({seconds, sample.rssBytes, m_live.liveBytes()});
+        m_summary.timeline.push_back({seconds, sample.rssBytes, m_live.liveBytes(), sample.seq});
     }
 }
 
