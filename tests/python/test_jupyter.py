@@ -3,6 +3,8 @@ cells run with shell.run_cell, their displays captured with IPython's capture_ou
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import subprocess
 import sys
@@ -77,6 +79,26 @@ def test_the_top_site_is_the_cells_line(shell: InteractiveShell) -> None:
     assert "block = bytearray(8_000_000)" in ran.text
     assert f"{ran.cell_name()}, line 2" in ran.html
     assert "<table>" in ran.html and "<code>block = bytearray(8_000_000)</code>" in ran.html
+
+
+def embedded_document(html_fragment: str) -> str:
+    """The HTML document inside the output's iframe (its srcdoc, unescaped)."""
+    match = re.search(r'<iframe srcdoc="([^"]*)" sandbox="allow-scripts"', html_fragment)
+    assert match, "no sandboxed iframe with scripts allowed in the output"
+    return html.unescape(match.group(1))
+
+
+def test_the_flame_graph_is_embedded_under_the_table(shell: InteractiveShell) -> None:
+    ran = run(shell, "%%memhound\nblob = bytearray(6_000_000)\n")
+    document = embedded_document(ran.html)
+    assert ran.html.index("<table>") < ran.html.index("<iframe")
+    assert document.startswith("<!DOCTYPE html>") and 'id="flame"' in document
+    data = json.loads(document.split('id="memhound-data">', 1)[1].split("</script>", 1)[0])
+    cell_lines = [(f[0], f[2], f[3]) for f in data["frames"]]  # [function, file, line, source]
+    assert ("<module>", 2, "blob = bytearray(6_000_000)") in cell_lines
+    assert "iframe" not in ran.text
+    plain = run(shell, "%%memhound --no-flame-graph\nblob = bytearray(6_000_000)\n")
+    assert "<iframe" not in plain.html and "<table>" in plain.html
 
 
 def test_the_cells_variables_and_result_are_kept(shell: InteractiveShell) -> None:

@@ -127,6 +127,11 @@ class MemhoundMagics(Magics):
         metavar="FILE",
         help="keep the capture in FILE (for memhound report); default: a temporary file",
     )
+    @argument(
+        "--no-flame-graph",
+        action="store_true",
+        help="show the table only (the flame graph embeds a page of up to a few MiB)",
+    )
     @cell_magic
     def memhound(self, line: str, cell: str) -> Any:
         """Trace the allocations of this cell and show the sites that hold the most memory."""
@@ -139,6 +144,7 @@ class MemhoundMagics(Magics):
             sample_bytes=args.sample_bytes,
             native=args.native,
             output=args.output,
+            flame_graph=not args.no_flame_graph,
             command=f"%%memhound {line}".strip(),
         )
         code = compile_cell(self.shell, cell)

@@ -46,3 +46,32 @@ def section(title: str, notes: list[str], body: str) -> str:
     """A titled block of memhound output, with muted notes under the title."""
     lines = "".join(f'<div class="muted">{escape(note)}</div>' for note in notes if note)
     return f'<div class="memhound">{STYLE}<b>{escape(title)}</b>{lines}{body}</div>'
+
+
+# The height of an embedded report: its flame graph and the first rows of its table.
+FRAME_HEIGHT_PX = 600
+
+
+# Opens the embedded report at its flame graph (its heading) rather than at its header.
+_AT_FLAME_GRAPH = """<script>
+addEventListener("load", () => {
+  const flame = document.getElementById("flame");
+  const heading = flame && flame.previousElementSibling && flame.previousElementSibling.previousElementSibling;
+  (heading && heading.tagName === "H2" ? heading : flame)?.scrollIntoView();
+});
+</script>
+"""
+
+
+def embedded_page(document: str, title: str) -> str:
+    """A whole HTML document inside an iframe of the output, scrolled to its flame graph.
+    Notebooks sandbox what outputs embed: `allow-scripts` lets the page's script draw (it needs
+    nothing else: no network, no storage, no access to the notebook)."""
+    at, body_end, rest = document.rpartition("</body>")
+    if body_end:
+        document = at + _AT_FLAME_GRAPH + body_end + rest
+    return (
+        f'<iframe srcdoc="{escape(document)}" sandbox="allow-scripts" title="{escape(title)}" '
+        f'style="width:100%;height:{FRAME_HEIGHT_PX}px;border:1px solid rgba(128,128,128,.35);'
+        'margin-top:.5em"></iframe>'
+    )

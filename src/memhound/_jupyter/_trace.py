@@ -13,12 +13,13 @@ from typing import Any
 from memhound._capture import read_capture
 from memhound._errors import MemhoundError, UsageError
 from memhound._jupyter._cells import CellCode, where
-from memhound._jupyter._output import Rendered
+from memhound._jupyter._output import Rendered, embedded_page
 from memhound._jupyter._sites import SitesView, render_html, render_text
 from memhound._leaks._origin import is_stdlib_file
 from memhound._tracker import Tracker
 from memhound.report import FrameRow, capture_info, source_line, trim_rows
 from memhound.report._frames import PACKAGE_DIR
+from memhound.report.html import render_capture_html
 
 # The packages of IPython and the Jupyter kernel that run beside a cell, in the kernel's threads.
 SHELL_PACKAGES = ("IPython", "ipykernel", "traitlets", "jupyter_client", "zmq", "tornado", "comm")
@@ -34,6 +35,7 @@ class TraceOptions:
     sample_bytes: int | None = None
     native: bool = False
     output: str | None = None  # keep the capture there; None: a temporary file
+    flame_graph: bool = True  # embed the HTML report (flame graph) under the table
     command: str = "%%memhound"  # stored in the capture as its command line
 
 
@@ -99,7 +101,11 @@ def render_capture(shell: Any, path: str, options: TraceOptions) -> Rendered:
         source=source_line,
         kept_at=options.output,
     )
-    return Rendered(render_text(view), render_html(view))
+    fragment = render_html(view)
+    if options.flame_graph:
+        document = render_capture_html(capture, options.view, path=options.output)
+        fragment += embedded_page(document, f"memhound: {options.command}")
+    return Rendered(render_text(view), fragment)
 
 
 def _shells_own(frames: list[FrameRow]) -> bool:
