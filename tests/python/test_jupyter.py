@@ -259,4 +259,4 @@ def test_a_notebook_run_by_a_real_kernel(tmp_path: Path) -> None:
     assert "1 leak(s) found" in finding.data["text/plain"]
     assert "Cell In[4], line 2" in finding.data["text/html"]
     assert "__main__.history[" in finding.data["text/html"]
-    assert "held by the program (the notebook&#x27;s cells)" in finding.data["text/html"]
+    assert "held by the program (the cells&#x27; code)" in finding.data["text/html"]

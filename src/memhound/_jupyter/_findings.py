@@ -64,7 +64,7 @@ def _held_by(leak: Leak) -> str:
         return ""
     if held.side == PROGRAM and held.module not in sys.modules:
         # named after a cell's file (a kernel's /tmp/ipykernel_*/123.py): no module of that name
-        return "held by the program (the notebook's cells)"
+        return "held by the program (the cells' code)"
     return f"held by {held.describe()}"
 
 
