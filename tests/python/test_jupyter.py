@@ -134,6 +134,18 @@ def test_a_syntax_error_is_the_cells_own(shell: InteractiveShell) -> None:
     assert ran.displays == []
 
 
+def test_top_level_await_is_a_usage_line(shell: InteractiveShell) -> None:
+    ran = run(shell, "%%memhound\nimport asyncio\nawait asyncio.sleep(0)\n")
+    assert type(ran.result.error_in_exec).__name__ == "UsageError"
+    assert "memhound: a cell with top-level await cannot be traced" in ran.printed
+
+
+def test_a_cell_that_allocates_nothing_says_so(shell: InteractiveShell) -> None:
+    ran = run(shell, "%%memhound\n# nothing here\n")
+    assert ran.result.error_in_exec is None
+    assert "No allocations of the cell in this view." in ran.text
+
+
 def test_options_limit_group_sample_and_keep(shell: InteractiveShell, tmp_path: Path) -> None:
     kept = tmp_path / "cell.bin"
     source = (
@@ -214,6 +226,8 @@ def test_leaks_lets_the_cells_exception_go_on(shell: InteractiveShell) -> None:
     ran = run(shell, "%%memhound_leaks\nraise KeyError('missing')\n")
     assert isinstance(ran.result.error_in_exec, KeyError)
     assert ran.displays == []
+    assert f"{ran.cell_name()}, line 2" in ran.printed  # the traceback goes to the cell's line
+    assert "memhound/_leaks/" not in ran.printed  # with no frame of the leak checker's loop
 
 
 @pytest.mark.parametrize(

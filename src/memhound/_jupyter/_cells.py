@@ -8,12 +8,14 @@ sees as line 2. A last expression is evaluated apart, so that its value is the c
 from __future__ import annotations
 
 import ast
+import inspect
 import os
 import sys
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
+from memhound._errors import MemhoundError
 from memhound.report import FrameRow
 from memhound.report._format import short_path
 
@@ -40,19 +42,29 @@ class CellCode:
         self.run(shell)
 
 
+class CannotRun(MemhoundError):
+    """The magic cannot run this cell: memhound is tracing already, the capture file is
+    unwritable, or the cell awaits at top level."""
+
+
 def compile_cell(shell: Any, cell: str) -> CellCode:
     """The cell's body (what follows the magic's line), with IPython's syntax (`!ls`, `%time`)
     turned into Python; a SyntaxError is the cell's own, as without the magic."""
+    __tracebackhide__ = True  # a SyntaxError's traceback shows the cell, not this
     # IPython drops a cell's leading blank lines: put them back, after one for the magic's line
     body = shell.transform_cell(cell)
     source = "\n" * (1 + _leading_blank_lines(cell) - _leading_blank_lines(body)) + body
     filename = _cell_filename(shell, source)
-    tree = ast.parse(source, filename)
+    # the flags of the `from __future__` imports of earlier cells; await allowed, then refused
+    flags = shell.compile.flags | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    tree = compile(source, filename, "exec", flags | ast.PyCF_ONLY_AST, dont_inherit=True)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
-    statements = shell.compile(tree, filename, "exec")
-    expression = shell.compile(last, filename, "eval") if last is not None else None
+    statements = compile(tree, filename, "exec", flags, dont_inherit=True)
+    expression = None if last is None else compile(last, filename, "eval", flags, dont_inherit=True)
+    if any(code.co_flags & inspect.CO_COROUTINE for code in (statements, expression) if code):
+        raise CannotRun("a cell with top-level await cannot be traced")
     return CellCode(filename, statements, expression)
 
 

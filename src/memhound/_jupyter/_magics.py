@@ -13,9 +13,9 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from memhound._jupyter._cells import compile_cell
+from memhound._jupyter._cells import CannotRun, compile_cell
 from memhound._jupyter._repeat import LeakOptions, check_cell
-from memhound._jupyter._trace import CannotTrace, TraceOptions, trace_cell
+from memhound._jupyter._trace import TraceOptions, trace_cell
 from memhound._leaks._defaults import (
     DEFAULT_BUDGET_S,
     DEFAULT_ITERATIONS,
@@ -62,11 +62,12 @@ def _bytes(text: str) -> float:
 
 @contextmanager
 def _refusal_as_usage_error() -> Iterator[None]:
-    """Tracing that cannot start (already on, an unwritable file) as IPython's one-line error;
+    """A cell the magic cannot run (tracing already on, an unwritable file, top-level await)
+    as IPython's one-line error;
     the cell's own exceptions go on unchanged (and no frame of this shows in their traceback)."""
     try:
         yield
-    except CannotTrace as exc:
+    except CannotRun as exc:
         raise IPythonUsageError(f"memhound: {exc}") from None
 
 
@@ -147,8 +148,8 @@ class MemhoundMagics(Magics):
             flame_graph=not args.no_flame_graph,
             command=f"%%memhound {line}".strip(),
         )
-        code = compile_cell(self.shell, cell)
         with _refusal_as_usage_error():
+            code = compile_cell(self.shell, cell)
             return trace_cell(self.shell, code, options, display)
 
     @magic_arguments()
@@ -193,6 +194,6 @@ class MemhoundMagics(Magics):
             min_bytes=args.min_bytes,
             budget=args.budget,
         )
-        code = compile_cell(self.shell, cell)
         with _refusal_as_usage_error():
+            code = compile_cell(self.shell, cell)
             check_cell(self.shell, code, options, display)

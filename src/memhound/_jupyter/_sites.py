@@ -79,7 +79,7 @@ _WIDTHS = (4, 11, 8, 10)
 def render_text(view: SitesView) -> str:
     lines = [view.title(), *(note for note in view.notes() if note)]
     if not view.summary["sites"]:
-        return "\n".join([*lines, "No allocations in this view."])
+        return "\n".join([*lines, "No allocations of the cell in this view."])
     names = ("#", "bytes", "share", "count")
     lines.append("".join(n.rjust(w) for n, w in zip(names, _WIDTHS)) + "  where")
     indent = " " * (sum(_WIDTHS) + 2)
@@ -98,7 +98,9 @@ def render_text(view: SitesView) -> str:
 
 def render_html(view: SitesView) -> str:
     if not view.summary["sites"]:
-        return section(view.title(), view.notes(), "<p>No allocations in this view.</p>")
+        return section(
+            view.title(), view.notes(), "<p>No allocations of the cell in this view.</p>"
+        )
     head = (
         "".join(f'<th class="num">{name}</th>' for name in ("#", "bytes", "share", "count"))
         + "<th>where</th><th>source</th>"

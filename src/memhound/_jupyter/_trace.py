@@ -11,8 +11,8 @@ from functools import partial
 from typing import Any
 
 from memhound._capture import read_capture
-from memhound._errors import MemhoundError, UsageError
-from memhound._jupyter._cells import CellCode, where
+from memhound._errors import UsageError
+from memhound._jupyter._cells import CannotRun, CellCode, where
 from memhound._jupyter._output import Rendered, embedded_page
 from memhound._jupyter._sites import SitesView, render_html, render_text
 from memhound._leaks._origin import is_stdlib_file
@@ -43,7 +43,7 @@ def trace_cell(
     shell: Any, code: CellCode, options: TraceOptions, show: Callable[[Rendered], None]
 ) -> Any:
     """Runs the cell traced, shows its report (also when the cell raised, before the exception
-    goes on) and returns the cell's result; CannotTrace before the cell runs when tracing
+    goes on) and returns the cell's result; CannotRun before the cell runs when tracing
     cannot start."""
     __tracebackhide__ = True
     with _capture_path(options.output) as path:
@@ -55,24 +55,20 @@ def trace_cell(
             show(render_capture(shell, path, options))
 
 
-class CannotTrace(MemhoundError):
-    """Tracing could not start: memhound is tracing already, or the capture is unwritable."""
-
-
 def _start(path: str, options: TraceOptions) -> Tracker:
     tracker = Tracker(path, options.sample_bytes, native=options.native, argv=[options.command])
     try:
         return tracker.start()
     except UsageError as exc:
-        raise CannotTrace(str(exc)) from None
+        raise CannotRun(str(exc)) from None
 
 
 def refuse_if_tracing() -> None:
-    """CannotTrace when memhound is tracing already (the whole kernel under `memhound run`)."""
+    """CannotRun when memhound is tracing already (the whole kernel under `memhound run`)."""
     from memhound import _core
 
     if _core.is_tracing():
-        raise CannotTrace(f"memhound is already tracing into {_core.tracing_path()}")
+        raise CannotRun(f"memhound is already tracing into {_core.tracing_path()}")
 
 
 @contextmanager
