@@ -51,6 +51,7 @@ _LAZY_EXPORTS = {
     "ClassSnapshot": "memhound._class_tracker",
     "InstanceLife": "memhound._class_tracker",
     "load_class_stats": "memhound._class_tracker",
+    "load_ipython_extension": "memhound._jupyter",  # %load_ext memhound
     "profile": "memhound._lines",
 }
 
@@ -83,6 +84,7 @@ __all__ = [
     "gc_watch",
     "graph",
     "load_class_stats",
+    "load_ipython_extension",
     "load_snapshot",
     "profile",
     "pymalloc_stats",
