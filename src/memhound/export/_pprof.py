@@ -19,6 +19,7 @@ from memhound.export._protobuf import (
     int_field,
     packed_field,
     string_field,
+    varint,
 )
 
 # Field numbers of profile.proto.
@@ -83,7 +84,7 @@ def pprof_bytes(
             int_field(_PROFILE_DURATION, duration_ns),
             _value_type(_PROFILE_PERIOD_TYPE, strings, "space", "bytes"),
             int_field(_PROFILE_PERIOD, sample_bytes or 1),
-            int_field(_PROFILE_COMMENT, comment),
+            packed_field(_PROFILE_COMMENT, [varint(comment)]),  # repeated: packed in proto3
             int_field(_PROFILE_DEFAULT_TYPE, strings(types[-1][0])),
         )
     )
