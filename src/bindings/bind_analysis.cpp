@@ -44,7 +44,8 @@ analysis::View viewNamed(const std::string& name) {
     if (name == "peak") return analysis::View::Peak;
     if (name == "leaks") return analysis::View::Leaks;
     if (name == "temporary") return analysis::View::Temporary;
-    throw std::invalid_argument("unknown view '" + name + "' (expected peak, leaks or temporary)");
+    if (name == "allocated") return analysis::View::Allocated;
+    throw std::invalid_argument("unknown view '" + name + "' (expected peak, leaks, temporary or allocated)");
 }
 
 analysis::GroupBy groupingNamed(const std::string& name) {
@@ -279,6 +280,31 @@ nb::list liveAtList(const CaptureAnalysis& capture, const std::vector<std::uint6
     return out;
 }
 
+// (frames, stacks): frames [(function, file, line, function_line)], stacks [(frame indices
+// innermost first, allocator, [bytes per view], [count per view])]; amounts in whole units.
+nb::tuple profileTuple(const CaptureAnalysis& capture, const std::vector<std::string>& viewNames) {
+    std::vector<analysis::View> views;
+    for (const std::string& name : viewNames) views.push_back(viewNamed(name));
+    analysis::ProfileTable table;
+    {
+        nb::gil_scoped_release release;
+        table = capture.profile(views);
+    }
+    nb::list frames;
+    for (const analysis::ProfileFrame& frame : table.frames)
+        frames.append(nb::make_tuple(frame.function, frame.file, frame.line, frame.functionLine));
+    nb::list stacks;
+    for (const analysis::ProfileStack& stack : table.stacks) {
+        nb::list bytes, counts;
+        for (const analysis::Amount& amount : stack.amounts) {
+            bytes.append(whole(amount.bytes));
+            counts.append(whole(amount.count));
+        }
+        stacks.append(nb::make_tuple(nb::cast(stack.frames), allocatorName(stack.allocator), bytes, counts));
+    }
+    return nb::make_tuple(frames, stacks);
+}
+
 std::vector<LiveTuple> liveAllocations(const CaptureAnalysis& capture) {
     std::vector<analysis::LiveAllocation> live;
     {
@@ -347,6 +373,18 @@ void bindAnalysis(nb::module_& m) {
         .def_prop_ro(
             "peak_bytes", [](const CaptureAnalysis& c) { return whole(c.peakBytes()); },
             "Traced bytes live at the peak (in the window).")
+        .def_prop_ro(
+            "peak_time_s",
+            [](const CaptureAnalysis& c) -> nb::object {
+                std::optional<double> seconds = c.peakSeconds();
+                return seconds ? nb::object(nb::float_(*seconds)) : nb::none();
+            },
+            "Seconds from the start to the peak (between the RSS samples around it), None without "
+            "samples on both sides.")
+        .def("profile", &profileTuple, "views"_a,
+             "Every stack of the views ('peak', 'leaks', 'temporary', 'allocated'), for profile exports: "
+             "(frames [(function, file, line, function_line)], stacks [(frame indices innermost first, "
+             "allocator, [bytes per view], [count per view])]), largest first.")
         .def("live_allocations", &liveAllocations,
              "[(address, size, seq, stack_id)] live at the end, by seq.")
         .def("site_growth", &growthList, "checkpoints"_a,

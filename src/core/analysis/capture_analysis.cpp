@@ -97,13 +97,38 @@ void CaptureAnalysis::play(const format::SeqWindow& window, format::EventSink& s
     if (definitions) *definitions = std::move(found);
 }
 
+const StackTotals& CaptureAnalysis::totals(View view) const {
+    switch (view) {
+        case View::Peak: return m_summary.peak;
+        case View::Leaks: return m_summary.leaks;
+        case View::Temporary: return m_summary.temporary;
+        case View::Allocated: return m_summary.allocated;
+    }
+    return m_summary.peak;
+}
+
 SiteSummary CaptureAnalysis::sites(View view, GroupBy by, std::size_t limit) const {
     // Temporary allocations matter by how many are made; held memory by its bytes.
     SortBy sort = view == View::Temporary ? SortBy::Count : SortBy::Bytes;
-    const StackTotals& totals = view == View::Peak    ? m_summary.peak
-                                : view == View::Leaks ? m_summary.leaks
-                                                      : m_summary.temporary;
-    return groupSites(totals, m_symbols, by, sort, limit);
+    return groupSites(totals(view), m_symbols, by, sort, limit);
+}
+
+ProfileTable CaptureAnalysis::profile(std::span<const View> views) const {
+    std::vector<const StackTotals*> chosen;
+    for (View view : views) chosen.push_back(&totals(view));
+    return profileTable(chosen, m_symbols);
+}
+
+std::optional<double> CaptureAnalysis::peakSeconds() const {
+    const format::Sample *before = nullptr, *after = nullptr;
+    for (const format::Sample& sample : m_capture.samples) {
+        if (sample.seq <= m_summary.peakSeq && (!before || sample.seq > before->seq)) before = &sample;
+        if (sample.seq > m_summary.peakSeq && (!after || sample.seq < after->seq)) after = &sample;
+    }
+    if (!before || !after || m_summary.peakSeq == 0) return std::nullopt;
+    double share = static_cast<double>(m_summary.peakSeq - before->seq) / static_cast<double>(after->seq - before->seq);
+    double ns = static_cast<double>(before->timeNs) + share * static_cast<double>(after->timeNs - before->timeNs);
+    return (ns - static_cast<double>(m_capture.header.startTimeNs)) / 1e9;
 }
 
 Stats CaptureAnalysis::stats() const {

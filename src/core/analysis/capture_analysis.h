@@ -13,6 +13,7 @@
 
 #include "core/analysis/growth.h"
 #include "core/analysis/live_at.h"
+#include "core/analysis/profile_table.h"
 #include "core/analysis/replay.h"
 #include "core/analysis/sites.h"
 #include "core/analysis/stats.h"
@@ -49,10 +50,15 @@ public:
     const format::SeqWindow& window() const { return m_window; }
 
     SiteSummary sites(View view, GroupBy by, std::size_t limit) const;
+    // Every stack of the views, with one amount per view (profile exports).
+    ProfileTable profile(std::span<const View> views) const;
     Stats stats() const;
     const std::vector<TimelinePoint>& timeline() const { return m_summary.timeline; }
     double liveBytes() const { return m_summary.liveBytesAtEnd; }
     double peakBytes() const { return m_summary.peakBytes; }
+    // Seconds from the start to the peak, between the RSS samples around it (by seq); none
+    // without samples on both sides.
+    std::optional<double> peakSeconds() const;
     std::vector<LiveAllocation> liveAllocations() const;  // by seq, with canonical stack ids
     std::vector<SiteGrowth> growth(std::span<const std::uint64_t> checkpoints) const;
     // The sites live just before each checkpoint seq (ascending) by whole stack, largest first,
@@ -62,6 +68,7 @@ public:
     std::vector<NativeFrame> nativeFrames(common::StackId stack) const { return m_symbols.nativeFrames(stack); }
 
 private:
+    const StackTotals& totals(View view) const;
     void play(const format::SeqWindow& window, format::EventSink& sink, format::StreamProgress* progress,
               format::Definitions* definitions) const;
     void summarise(format::StreamProgress* progress);

@@ -11,7 +11,8 @@
 
 namespace memhound::analysis {
 
-enum class View { Peak, Leaks, Temporary };
+// Allocated: every allocation made, freed or not (what pprof calls alloc_space).
+enum class View { Peak, Leaks, Temporary, Allocated };
 enum class GroupBy { Line, Function, Stack };
 enum class SortBy { Bytes, Count };
 

@@ -132,6 +132,11 @@ Frame Symbols::frameAt(const Location& location) const {
     return {record->filename, record->name, location.line};
 }
 
+std::int32_t Symbols::functionLine(const Location& location) const {
+    const format::CodeRecord* record = location.known ? code(location.code) : nullptr;
+    return record ? record->firstLine : 0;
+}
+
 std::vector<Frame> Symbols::frames(common::StackId stack) const {
     std::vector<Frame> out;
     for (const Location& location : locations(stack)) out.push_back(frameAt(location));

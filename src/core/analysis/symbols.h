@@ -47,6 +47,7 @@ public:
     std::vector<Location> locations(common::StackId stack) const;
     Location innermost(common::StackId stack) const;
     Frame frameAt(const Location& location) const;
+    std::int32_t functionLine(const Location& location) const;  // co_firstlineno; 0 = unknown
     // The smallest stack id at the same instructions of the same functions: code compiled again and
     // again (exec, a doctest's examples) records a new code object, so a new stack, each time.
     common::StackId canonicalStack(common::StackId stack) const;

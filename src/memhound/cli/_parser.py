@@ -1,5 +1,5 @@
-"""The argparse parser of the commands that read files (report, flamegraph, stats, leaks), and of
-`memhound --help`, which lists every command."""
+"""The argparse parser of the commands that read files (report, flamegraph, stats, export,
+timeline, leaks), and of `memhound --help`, which lists every command."""
 
 from __future__ import annotations
 
@@ -11,9 +11,21 @@ from memhound import __version__
 from memhound.cli import PROGRAM_COMMANDS, USAGE_ERROR
 
 # The modules memhound.cli.<name> parsed by argparse, each exposing `add_parser` and `run`.
-PARSED_COMMANDS = ("report", "stats", "leaks", "flamegraph")
+PARSED_COMMANDS = ("report", "stats", "leaks", "flamegraph", "export", "timeline")
 # The order of `memhound --help`.
-ALL_COMMANDS = ("run", "report", "flamegraph", "stats", "heap", "leaks", "lines", "runtime", "unittest")
+ALL_COMMANDS = (
+    "run",
+    "report",
+    "flamegraph",
+    "stats",
+    "export",
+    "timeline",
+    "heap",
+    "leaks",
+    "lines",
+    "runtime",
+    "unittest",
+)
 
 
 class CommandParser(argparse.ArgumentParser):

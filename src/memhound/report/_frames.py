@@ -7,7 +7,7 @@ runner and runpy; under the leak checker they are memhound's loop. None of them 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import memhound
 from memhound.report._rows import FrameRow, SiteRow
@@ -36,14 +36,34 @@ def without_launcher_frames(
 
     The innermost frame always stays (an allocation made by the launcher itself keeps its place).
     """
-    end = next(
-        (i for i in range(1, len(frames)) if _in_package(frames[i], package_dir)), len(frames)
+    end = launcher_end(
+        len(frames),
+        lambda i: _in_package(frames[i], package_dir),
+        lambda i: _is_runpy(frames[i]),
     )
-    if end == len(frames):
-        return list(frames)
-    while end > 1 and _is_runpy(frames[end - 1]):
-        end -= 1
     return list(frames[:end])
+
+
+def launcher_end(
+    count: int, in_package: Callable[[int], bool], is_runpy: Callable[[int], bool]
+) -> int:
+    """How many of `count` frames (innermost first) are the program's: the rule of
+    without_launcher_frames, over predicates of a frame's index."""
+    end = next((i for i in range(1, count) if in_package(i)), count)
+    if end == count:
+        return count
+    while end > 1 and is_runpy(end - 1):
+        end -= 1
+    return end
+
+
+def is_launcher_file(path: str, package_dir: str = PACKAGE_DIR) -> bool:
+    """Whether a frame in this file is memhound's own (see _in_package)."""
+    return _in_package({"file": path, "function": "", "line": None}, package_dir)
+
+
+def is_runpy_file(path: str) -> bool:
+    return _is_runpy({"file": path, "function": "", "line": None})
 
 
 def trim_rows(rows: Sequence[SiteRow], package_dir: str = PACKAGE_DIR) -> list[SiteRow]:
