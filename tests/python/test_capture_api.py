@@ -147,9 +147,11 @@ def test_stats_and_timeline(traced: tuple[Path, list[int]]) -> None:
     assert stats["duration_s"] is not None and stats["duration_s"] > 0
     assert sum(bucket["count"] for bucket in stats["size_histogram"]) == stats["allocations"]
     assert stats["top_sites"][0]["count"] >= stats["top_sites"][-1]["count"]
-    for point in capture.timeline():
-        assert set(point) == {"time_s", "rss_bytes", "traced_bytes"}
+    points = capture.timeline()
+    for point in points:
+        assert set(point) == {"time_s", "seq", "rss_bytes", "traced_bytes"}
         assert point["rss_bytes"] > 0
+    assert [p["seq"] for p in points] == sorted(p["seq"] for p in points)
 
 
 def test_sampled_capture_estimates_the_big_allocation(tmp_path: Path) -> None:

@@ -76,8 +76,10 @@ def test_census_rows_and_limit() -> None:
 
 def test_largest_lists_the_big_retainer_with_its_path() -> None:
     HOLDER["big"] = Tree(20000)
-    top = memhound.snapshot().largest(5)
-    assert len(top) == 5
+    # 20, not 5: the heap counts native buffers, and numpy arrays of the worker's other tests
+    # can outweigh the tree
+    top = memhound.snapshot().largest(20)
+    assert len(top) == 20
     assert [r.retained_bytes for r in top] == sorted((r.retained_bytes for r in top), reverse=True)
     tree_row = next(r for r in top if r.type == f"{__name__}.Tree")
     assert str(tree_row.path) == f"{__name__}.HOLDER['big']"
