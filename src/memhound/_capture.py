@@ -70,6 +70,18 @@ def truncation_warning(capture: Capture, path: str | os.PathLike[str]) -> str | 
     )
 
 
+def add_view_arguments(parser: argparse.ArgumentParser) -> None:
+    """--peak (the default) / --leaks / --temporary: which view of a capture to show."""
+    views = parser.add_mutually_exclusive_group()
+    for view, text in (
+        ("peak", "memory live at the peak (default)"),
+        ("leaks", "memory still live at the end"),
+        ("temporary", "short-lived allocations"),
+    ):
+        views.add_argument(f"--{view}", dest="view", action="store_const", const=view, help=text)
+    parser.set_defaults(view="peak")
+
+
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
     """--from / --until: restrict a report to a part of the run."""
     for flag, text in (("--from", "start"), ("--until", "end (excluded)")):

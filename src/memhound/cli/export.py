@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from memhound._capture import add_window_arguments, read_capture, truncation_warning, window_of
+from memhound._capture import (
+    add_view_arguments,
+    add_window_arguments,
+    read_capture,
+    truncation_warning,
+    window_of,
+)
 from memhound.export import FORMATS, write_export
 
 DESCRIPTION = """\
@@ -38,15 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--format", "-f", required=True, choices=FORMATS, help="the file format to write"
     )
     parser.add_argument("-o", dest="output", required=True, metavar="OUT", help="the file to write")
-    views = parser.add_mutually_exclusive_group()
-    for view, text in (
-        ("peak", "memory live at the peak (default)"),
-        ("leaks", "memory still live at the end"),
-        ("temporary", "short-lived allocations"),
-    ):
-        views.add_argument(f"--{view}", dest="view", action="store_const", const=view, help=text)
+    add_view_arguments(parser)
     add_window_arguments(parser)
-    parser.set_defaults(handler=run, view="peak")
+    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,13 @@ import argparse
 import os
 import sys
 
-from memhound._capture import add_window_arguments, read_capture, truncation_warning, window_of
+from memhound._capture import (
+    add_view_arguments,
+    add_window_arguments,
+    read_capture,
+    truncation_warning,
+    window_of,
+)
 from memhound.report.html import render_capture_html, write_html
 
 DESCRIPTION = """\
@@ -36,15 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="the HTML file to write (default: FILE with .html in place of its extension)",
     )
-    views = parser.add_mutually_exclusive_group()
-    for view, text in (
-        ("peak", "memory live at the peak (default)"),
-        ("leaks", "memory still live at the end"),
-        ("temporary", "short-lived allocations"),
-    ):
-        views.add_argument(f"--{view}", dest="view", action="store_const", const=view, help=text)
+    add_view_arguments(parser)
     add_window_arguments(parser)
-    parser.set_defaults(handler=run, view="peak")
+    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from memhound._capture import add_window_arguments, read_capture, truncation_warning, window_of
+from memhound._capture import (
+    add_view_arguments,
+    add_window_arguments,
+    read_capture,
+    truncation_warning,
+    window_of,
+)
 from memhound._core import TEMPORARY_WITHIN
 from memhound.report import capture_info, dumps, render_sites, sites_document, trim_rows
 
@@ -30,13 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="a capture file (.bin)")
-    views = parser.add_mutually_exclusive_group()
-    for view, text in (
-        ("peak", "memory live at the peak (default)"),
-        ("leaks", "memory still live at the end"),
-        ("temporary", "short-lived allocations"),
-    ):
-        views.add_argument(f"--{view}", dest="view", action="store_const", const=view, help=text)
+    add_view_arguments(parser)
     parser.add_argument(
         "--by",
         choices=("line", "function", "stack"),
@@ -53,7 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_window_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.set_defaults(handler=run, view="peak")
+    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
