@@ -17,10 +17,8 @@ void appendKey(std::string& key, const Location& location, bool withLine) {
 std::string groupKey(const Symbols& symbols, common::StackId stack, common::Allocator allocator, GroupBy by) {
     std::string key(1, static_cast<char>(allocator));
     if (by == GroupBy::Stack) {
-        for (const Location& location : symbols.locations(stack)) appendKey(key, location, true);
-        key.push_back('\xff');  // then the C frames, if any
-        for (std::uint64_t address : symbols.nativeAddresses(stack))
-            key.append(reinterpret_cast<const char*>(&address), sizeof address);
+        std::uint32_t sameFrames = symbols.sameFramesStack(stack).value;
+        key.append(reinterpret_cast<const char*>(&sameFrames), sizeof sameFrames);
     } else {
         appendKey(key, symbols.innermost(stack), by == GroupBy::Line);
     }

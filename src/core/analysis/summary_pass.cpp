@@ -110,6 +110,18 @@ CaptureSummary SummaryPass::finish(std::span<const format::ThreadRecord> namedTh
     takeSamplesBefore(~std::uint64_t{0});
     std::stable_sort(m_summary.timeline.begin(), m_summary.timeline.end(),
                      [](const TimelinePoint& a, const TimelinePoint& b) { return a.timeSeconds < b.timeSeconds; });
+    // Sized first: a capture can have a million sites, and growing four maps there rehashes often.
+    std::size_t atPeak = 0, live = 0, temporary = 0, allocated = 0;
+    m_stacks.forEach([&](std::uint64_t, const StackTally& site) {
+        atPeak += site.atPeakCount > 0;
+        live += site.liveCount > 0;
+        temporary += site.temporary.count > 0;
+        allocated += site.allocated.count > 0;
+    });
+    m_summary.peak.reserve(atPeak);
+    m_summary.leaks.reserve(live);
+    m_summary.temporary.reserve(temporary);
+    m_summary.allocated.reserve(allocated);
     m_stacks.forEach([&](std::uint64_t key, const StackTally& site) {
         if (site.atPeakCount > 0) *m_summary.peak.findOrInsert(key) = site.atPeak;
         if (site.liveCount > 0) *m_summary.leaks.findOrInsert(key) = site.live;

@@ -51,20 +51,32 @@ public:
     // The smallest stack id at the same instructions of the same functions: code compiled again and
     // again (exec, a doctest's examples) records a new code object, so a new stack, each time.
     common::StackId canonicalStack(common::StackId stack) const;
+    // The smallest stack id with the same frames: the same lines of the same functions (not
+    // instructions) and the same C return addresses. One `--by stack` row, one exported stack.
+    common::StackId sameFramesStack(common::StackId stack) const;
 
 private:
-    const format::StackNodeRecord* node(common::StackId stack) const;
     const format::CodeRecord* code(common::CodeId id) const;
     Location locate(const format::StackNodeRecord& frame) const;
     void indexCodes();
     void indexStacks();
+    void indexNatives();
+
+    // m_parent's values: 1 + the parent's index in m_capture.stacks, or one of these.
+    static constexpr std::uint32_t kRoot = 0, kMissing = ~std::uint32_t{0};
 
     const format::Capture* m_capture;  // a pointer, so that a CaptureAnalysis can rebuild its Symbols
     format::FlatMap<std::uint32_t> m_stackIndex;  // stack id -> index in m_capture.stacks
     format::FlatMap<std::uint32_t> m_codeIndex;   // code id -> index in m_capture.codes
     format::FlatMap<std::uint32_t> m_canonical;   // code id -> smallest id with the same content
-    format::FlatMap<std::uint32_t> m_canonicalStack;  // stack id -> smallest id with the same frames
     format::FlatMap<std::uint32_t> m_nativeIndex;     // native frame id -> index in m_capture.natives
+    // By index in m_capture.stacks: where the node is, its parent, and its canonical and
+    // same-frames ids; decoded once so that walking a stack is array lookups.
+    std::vector<Location> m_located;
+    std::vector<std::uint32_t> m_parent;
+    std::vector<std::uint32_t> m_canonicalStack;
+    std::vector<std::uint32_t> m_sameFramesStack;
+    format::FlatMap<std::uint32_t> m_sameFramesNative;  // native frame id -> same-frames id
     std::vector<LineTable> m_lines;                   // by index in m_capture.codes
     std::shared_ptr<const NativeSymbolizer> m_native;  // shared by copies; null without mappings
 };

@@ -65,6 +65,11 @@ public:
 
     std::size_t size() const { return m_size; }
 
+    // Makes room for `expected` keys in all, so that filling a map of known size rehashes once.
+    void reserve(std::size_t expected) {
+        if (capacityFor(expected) > m_slots.size()) rehash(capacityFor(expected));
+    }
+
     template <typename Visit>
     void forEach(Visit&& visit) const {
         for (const auto& slot : m_slots)
