@@ -1,6 +1,7 @@
 // memhound._core capture bindings: read a capture file and query its analysis. Thin: the GIL
 // is released around reading and every replay; results become plain dicts, lists and ints.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/unique_ptr.h>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
+#include <map>
 #include <stdexcept>
 #include <utility>
 
@@ -280,9 +282,36 @@ nb::list liveAtList(const CaptureAnalysis& capture, const std::vector<std::uint6
     return out;
 }
 
+// Keeps the cyclic collector from running while a result of many container objects is built:
+// each allocation of one would otherwise start a collection that traverses all built so far.
+class GcPause {
+public:
+    GcPause() : m_wasEnabled(PyGC_Disable() == 1) {}
+    ~GcPause() {
+        if (m_wasEnabled) PyGC_Enable();
+    }
+    GcPause(const GcPause&) = delete;
+    GcPause& operator=(const GcPause&) = delete;
+
+private:
+    bool m_wasEnabled;
+};
+
+// The pseudo frames' names, from {"": no Python frame, allocator name: name}.
+analysis::PseudoFrames pseudoFramesOf(const std::map<std::string, std::string>& names) {
+    analysis::PseudoFrames pseudo;
+    for (const auto& [allocator, name] : names) {
+        if (allocator.empty()) pseudo.noPythonFrame = name;
+        for (std::size_t i = 0; i < pseudo.byAllocator.size(); ++i)
+            if (allocator == allocatorName(static_cast<common::Allocator>(i))) pseudo.byAllocator[i] = name;
+    }
+    return pseudo;
+}
+
 // (frames, stacks): frames [(function, file, line, function_line)], stacks [(frame indices
-// innermost first, allocator, [bytes per view], [count per view])]; amounts in whole units.
-nb::tuple profileTuple(const CaptureAnalysis& capture, const std::vector<std::string>& viewNames) {
+// innermost first, allocator, (bytes per view), (count per view))]; amounts in whole units.
+nb::tuple profileTuple(const CaptureAnalysis& capture, const std::vector<std::string>& viewNames,
+                       const nb::callable& roleOfFile, const std::map<std::string, std::string>& pseudoNames) {
     std::vector<analysis::View> views;
     for (const std::string& name : viewNames) views.push_back(viewNamed(name));
     analysis::ProfileTable table;
@@ -290,17 +319,33 @@ nb::tuple profileTuple(const CaptureAnalysis& capture, const std::vector<std::st
         nb::gil_scoped_release release;
         table = capture.profile(views);
     }
+    std::vector<analysis::FrameRole> roles;
+    std::map<std::string, analysis::FrameRole> roleOf;  // the few distinct files, asked once each
+    for (const analysis::ProfileFrame& frame : table.frames) {
+        auto [it, inserted] = roleOf.try_emplace(frame.file);
+        if (inserted) it->second = static_cast<analysis::FrameRole>(nb::cast<int>(roleOfFile(frame.file)));
+        roles.push_back(it->second);
+    }
+    {
+        nb::gil_scoped_release release;
+        table = analysis::withoutLauncherFrames(std::move(table), roles, pseudoFramesOf(pseudoNames));
+    }
+    GcPause pause;  // a million tuples, none in a cycle: no collection needed meanwhile
     nb::list frames;
     for (const analysis::ProfileFrame& frame : table.frames)
         frames.append(nb::make_tuple(frame.function, frame.file, frame.line, frame.functionLine));
     nb::list stacks;
     for (const analysis::ProfileStack& stack : table.stacks) {
-        nb::list bytes, counts;
-        for (const analysis::Amount& amount : stack.amounts) {
-            bytes.append(whole(amount.bytes));
-            counts.append(whole(amount.count));
+        nb::tuple indices = nb::steal<nb::tuple>(PyTuple_New(static_cast<Py_ssize_t>(stack.frames.size())));
+        for (std::size_t i = 0; i < stack.frames.size(); ++i)
+            PyTuple_SET_ITEM(indices.ptr(), i, PyLong_FromUnsignedLong(stack.frames[i]));
+        nb::tuple bytes = nb::steal<nb::tuple>(PyTuple_New(static_cast<Py_ssize_t>(stack.amounts.size())));
+        nb::tuple counts = nb::steal<nb::tuple>(PyTuple_New(static_cast<Py_ssize_t>(stack.amounts.size())));
+        for (std::size_t i = 0; i < stack.amounts.size(); ++i) {
+            PyTuple_SET_ITEM(bytes.ptr(), i, PyLong_FromLongLong(whole(stack.amounts[i].bytes)));
+            PyTuple_SET_ITEM(counts.ptr(), i, PyLong_FromLongLong(whole(stack.amounts[i].count)));
         }
-        stacks.append(nb::make_tuple(nb::cast(stack.frames), allocatorName(stack.allocator), bytes, counts));
+        stacks.append(nb::make_tuple(indices, allocatorName(stack.allocator), bytes, counts));
     }
     return nb::make_tuple(frames, stacks);
 }
@@ -381,10 +426,13 @@ void bindAnalysis(nb::module_& m) {
             },
             "Seconds from the start to the peak (between the RSS samples around it), None without "
             "samples on both sides.")
-        .def("profile", &profileTuple, "views"_a,
+        .def("profile", &profileTuple, "views"_a, "role_of_file"_a, "pseudo_frames"_a,
              "Every stack of the views ('peak', 'leaks', 'temporary', 'allocated'), for profile exports: "
              "(frames [(function, file, line, function_line)], stacks [(frame indices innermost first, "
-             "allocator, [bytes per view], [count per view])]), largest first.")
+             "allocator, (bytes per view), (count per view))]), largest first. role_of_file(file) is 0 "
+             "for the program's frames, 1 for the launcher's, 2 for runpy's: each stack is cut at the "
+             "launcher, as the reports cut it. pseudo_frames names the frame of a stack left with "
+             "none ('') and of each allocator that is not Python's own ('malloc', ...).")
         .def("live_allocations", &liveAllocations,
              "[(address, size, seq, stack_id)] live at the end, by seq.")
         .def("site_growth", &growthList, "checkpoints"_a,

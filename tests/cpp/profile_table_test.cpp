@@ -130,5 +130,91 @@ TEST(ProfileTableTest, NoPeakTimeWithoutSamplesAroundIt) {
     EXPECT_FALSE(analysis.peakSeconds().has_value());
 }
 
+// Frames 0..4: app (program), cli (launcher), runpy, main (launcher), lib (program).
+ProfileTable launcherTable(std::vector<ProfileStack> stacks) {
+    ProfileTable table;
+    for (const char* name : {"app", "cli", "runpy", "main", "lib"}) table.frames.push_back({name, name, 1, 1});
+    table.stacks = std::move(stacks);
+    return table;
+}
+const FrameRole kRoles[] = {FrameRole::Program, FrameRole::Launcher, FrameRole::Runpy, FrameRole::Launcher,
+                            FrameRole::Program};
+
+ProfileStack stackOf(std::vector<std::uint32_t> frames, double bytes,
+                     common::Allocator allocator = common::Allocator::PyObject) {
+    return {std::move(frames), allocator, {Amount{bytes, 1}}};
+}
+
+TEST(ProfileTableTest, TheLauncherEndsAStackWithTheRunpyFramesThatLedToIt) {
+    std::vector<std::uint32_t> underRunpy = {0, 4, 2, 1, 3};  // app, lib, runpy, cli, main
+    EXPECT_EQ(launcherEnd(underRunpy, kRoles), 2u);
+    std::vector<std::uint32_t> launcherInnermost = {1, 0, 3};  // an allocation the launcher made
+    EXPECT_EQ(launcherEnd(launcherInnermost, kRoles), 2u);
+    std::vector<std::uint32_t> noLauncher = {0, 2, 4};
+    EXPECT_EQ(launcherEnd(noLauncher, kRoles), 3u);
+    std::vector<std::uint32_t> onlyRunpyInside = {2, 1};  // the innermost frame always stays
+    EXPECT_EQ(launcherEnd(onlyRunpyInside, kRoles), 1u);
+}
+
+TEST(ProfileTableTest, StacksThatTheCutMakesTheSameAreMergedAndSortedAgain) {
+    ProfileTable table = launcherTable({stackOf({0, 4, 1}, 10), stackOf({0, 4, 2, 3}, 5), stackOf({4, 1}, 12),
+                                        stackOf({0, 4}, 1, common::Allocator::PyMem)});
+    ProfileTable cut = withoutLauncherFrames(std::move(table), kRoles, PseudoFrames{});
+    ASSERT_EQ(cut.stacks.size(), 2u);
+    EXPECT_EQ(cut.stacks[0].frames, (std::vector<std::uint32_t>{0, 4}));  // three stacks, every pymem domain
+    EXPECT_EQ(cut.stacks[0].amounts[0].bytes, 16);
+    EXPECT_EQ(cut.stacks[0].amounts[0].count, 3);
+    EXPECT_EQ(cut.stacks[1].frames, (std::vector<std::uint32_t>{4}));
+    EXPECT_EQ(cut.stacks[1].amounts[0].bytes, 12);
+}
+
+TEST(ProfileTableTest, PseudoFramesNameAnEmptyStackAndMemoryThatIsNotPythons) {
+    PseudoFrames pseudo;
+    pseudo.noPythonFrame = "[no Python frame]";
+    pseudo.byAllocator[static_cast<std::size_t>(common::Allocator::Malloc)] = "[malloc]";
+    ProfileTable table = launcherTable({stackOf({}, 30), stackOf({0}, 20, common::Allocator::Malloc),
+                                        stackOf({}, 10, common::Allocator::Malloc)});
+    ProfileTable cut = withoutLauncherFrames(std::move(table), kRoles, pseudo);
+    ASSERT_EQ(cut.stacks.size(), 3u);
+    ASSERT_EQ(cut.frames.size(), 7u);  // the five, then each pseudo frame once
+    EXPECT_EQ(names(cut, cut.stacks[0]), (std::vector<std::string>{"[no Python frame]:0"}));
+    EXPECT_EQ(names(cut, cut.stacks[1]), (std::vector<std::string>{"[malloc]:0", "app:1"}));
+    EXPECT_EQ(names(cut, cut.stacks[2]), (std::vector<std::string>{"[malloc]:0", "[no Python frame]:0"}));
+    EXPECT_EQ(cut.frames[cut.stacks[0].frames[0]].file, "");
+}
+
+// A code object whose instructions are all on firstLine.
+format::CodeRecord oneLineCode(std::uint32_t id, std::string name, std::int32_t firstLine) {
+    std::string table;
+    for (int i = 0; i < 32; ++i) table.append("\xe8\x00", 2);
+    return {CodeId(id), "app.py", std::move(name), firstLine, table};
+}
+
+TEST(ProfileTableTest, SameFramesStacksAreTheSameLinesWhateverTheInstructionOrCodeCopy) {
+    format::Capture capture;
+    capture.codes = {oneLineCode(1, "main", 10), oneLineCode(2, "work", 20), oneLineCode(3, "work", 20),
+                     code(4, "app.py", "other", 30)};
+    capture.stacks = {{StackId(1), StackId(0), CodeId(1), 2},   // main:10
+                      {StackId(2), StackId(1), CodeId(2), 3},   // main -> work:20
+                      {StackId(3), StackId(1), CodeId(2), 5},   // another instruction on work:20
+                      {StackId(4), StackId(1), CodeId(3), 3},   // the copy of work, same instruction
+                      {StackId(5), StackId(1), CodeId(4), 1},   // main -> other:31
+                      {StackId(6), StackId(1), CodeId(4), 2},   // main -> other:32
+                      {StackId(7), StackId(4), CodeId(4), 1}};  // under the copy of work
+    capture.natives = {{StackId(8), StackId(3), 0x1000}, {StackId(9), StackId(2), 0x1000},
+                       {StackId(10), StackId(2), 0x2000}};
+    capture.complete = true;
+    Symbols symbols(capture);
+    EXPECT_EQ(symbols.sameFramesStack(StackId(3)), StackId(2));
+    EXPECT_EQ(symbols.sameFramesStack(StackId(4)), StackId(2));
+    EXPECT_EQ(symbols.canonicalStack(StackId(3)), StackId(3));  // instructions stay apart there
+    EXPECT_EQ(symbols.canonicalStack(StackId(4)), StackId(2));
+    EXPECT_NE(symbols.sameFramesStack(StackId(6)), symbols.sameFramesStack(StackId(5)));
+    EXPECT_EQ(symbols.sameFramesStack(StackId(7)), StackId(7));
+    EXPECT_EQ(symbols.sameFramesStack(StackId(9)), StackId(8));  // the same C frame over the same lines
+    EXPECT_EQ(symbols.sameFramesStack(StackId(10)), StackId(10));
+    EXPECT_EQ(symbols.sameFramesStack(StackId(99)), StackId(99));  // unknown: itself
+}
+
 }  // namespace
 }  // namespace memhound::analysis

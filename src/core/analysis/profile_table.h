@@ -3,6 +3,7 @@
 // distinct stack of one or more views with its amount in each, its frames as indices into one
 // list of distinct frames. Built in C++ so that a capture with many deep stacks is exported
 // without a Python object per frame of every stack.
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -30,6 +31,25 @@ struct ProfileTable {
     std::vector<ProfileFrame> frames;
     std::vector<ProfileStack> stacks;  // largest first amount first; ties by frames
 };
+
+// What a frame is to the rule that cuts the launcher's frames (memhound run's CLI and program
+// runner, the leak checker's loop, and the runpy frames that lead to them) off a stack.
+enum class FrameRole : std::uint8_t { Program = 0, Launcher = 1, Runpy = 2 };
+
+// The names of the frames that stand for what a stack's frames cannot show: a stack with no
+// Python frame, and the allocator of memory that is not Python's own (empty: none).
+struct PseudoFrames {
+    std::string noPythonFrame;
+    std::array<std::string, static_cast<std::size_t>(common::kLastAllocator) + 1> byAllocator;
+};
+
+// How many of a stack's frames (innermost first) are the program's: everything inside the
+// first launcher frame past the innermost, less the runpy frames just inside it.
+std::size_t launcherEnd(std::span<const std::uint32_t> frames, std::span<const FrameRole> roles);
+
+// The table with the launcher's frames cut from every stack, pseudo frames added, and stacks
+// that became the same merged; sorted as profileTable sorts. `roles` has one per frame.
+ProfileTable withoutLauncherFrames(ProfileTable table, std::span<const FrameRole> roles, const PseudoFrames& pseudo);
 
 // One stack per distinct (allocator, frames): stacks on the same lines of the same functions are
 // merged, as `--by stack` merges them. Stacks with nothing in any of `totals` are left out.

@@ -14,9 +14,11 @@ import gzip
 
 from memhound.export._profile import Profile
 from memhound.export._protobuf import (
+    LENGTH_DELIMITED,
     VarintCache,
     bytes_field,
     int_field,
+    key,
     packed_field,
     string_field,
     varint,
@@ -145,24 +147,27 @@ def _functions_and_locations(profile: Profile, strings: _Strings) -> tuple[bytes
 
 
 def _samples(profile: Profile, order: list[int], strings: _Strings) -> bytes:
-    encode = VarintCache()
+    """Each stack's Sample. The hot loop of a large export, so its pieces are made once: the
+    varints (through a cache), the fields' keys, and the label of each allocator."""
+    encoded = VarintCache()
+    sample_key, locations_key, values_key = (
+        key(field, LENGTH_DELIMITED) for field in (_PROFILE_SAMPLE, _SAMPLE_LOCATION, _SAMPLE_VALUE)
+    )
     allocator_key = strings("allocator")
-    labels = {}
+    labels: dict[str, bytes] = {}
     out: list[bytes] = []
-    for stack in profile.stacks:
-        label = labels.get(stack.allocator)
+    for frames, allocator, amounts, counts in profile.stacks:
+        label = labels.get(allocator)
         if label is None:
-            pair = int_field(_LABEL_KEY, allocator_key) + int_field(
-                _LABEL_STR, strings(stack.allocator)
-            )
-            label = labels[stack.allocator] = bytes_field(_SAMPLE_LABEL, pair)
-        values: list[int] = []
-        for measure in order:
-            values += [stack.counts[measure], stack.bytes[measure]]
-        sample = (
-            packed_field(_SAMPLE_LOCATION, (encode(index + 1) for index in stack.frames))
-            + packed_field(_SAMPLE_VALUE, (encode(value) for value in values))
-            + label
+            pair = int_field(_LABEL_KEY, allocator_key) + int_field(_LABEL_STR, strings(allocator))
+            label = labels[allocator] = bytes_field(_SAMPLE_LABEL, pair)
+        locations = b"".join([encoded[index + 1] for index in frames])
+        values = b"".join(
+            [encoded[amount] for measure in order for amount in (counts[measure], amounts[measure])]
         )
-        out.append(bytes_field(_PROFILE_SAMPLE, sample))
+        sample = b"".join(
+            (locations_key, encoded[len(locations)], locations)
+            + (values_key, encoded[len(values)], values, label)
+        )
+        out += (sample_key, encoded[len(sample)], sample)
     return b"".join(out)

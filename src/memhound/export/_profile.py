@@ -4,9 +4,10 @@ its frames (innermost first) and one amount per measure, without the launcher's 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from memhound._core import Capture
-from memhound.report._frames import is_launcher_file, is_runpy_file, launcher_end
+from memhound.report._frames import is_launcher_file, is_runpy_file
 
 # The views an export can show, and the capture's measures behind each: the view's own amounts,
 # then every allocation made (pprof's alloc_space) where the view is memory held.
@@ -30,8 +31,7 @@ class Frame:
     function_line: int  # the function's first line; 0 = unknown
 
 
-@dataclass(frozen=True)
-class Stack:
+class Stack(NamedTuple):
     frames: tuple[int, ...]  # indices into Profile.frames, innermost first; never empty
     allocator: str  # "pymem", "tracked", "malloc" or "mmap"
     bytes: tuple[int, ...]  # one per measure
@@ -51,37 +51,14 @@ class Profile:
 
 def profile_of(capture: Capture, view: str) -> Profile:
     """The stacks of `view` ('peak', 'leaks' or 'temporary'), launcher frames cut, merged when
-    cutting made two stacks the same."""
+    cutting made two stacks the same (the core does both)."""
     measures = VIEW_MEASURES[view]
-    raw_frames, raw_stacks = capture.profile(list(measures))
+    pseudo = {"": NO_PYTHON_FRAME, **ALLOCATOR_FRAMES}
+    raw_frames, raw_stacks = capture.profile(list(measures), _role_of_file, pseudo)
     frames = [Frame(*frame) for frame in raw_frames]
-    launcher = [is_launcher_file(frame.file) for frame in frames]
-    runpy = [is_runpy_file(frame.file) for frame in frames]
-    pseudo: dict[str, int] = {}  # a pseudo frame's name -> its index, added when first needed
-
-    def pseudo_frame(name: str) -> int:
-        if name not in pseudo:
-            pseudo[name] = len(frames)
-            frames.append(Frame(name, "", 0, 0))
-        return pseudo[name]
-
-    merged: dict[tuple[tuple[int, ...], str], list[list[int]]] = {}
-    for indices, allocator, amounts, counts in raw_stacks:
-        kept = _program_frames(indices, launcher, runpy) or (pseudo_frame(NO_PYTHON_FRAME),)
-        if allocator in ALLOCATOR_FRAMES:
-            kept = (pseudo_frame(ALLOCATOR_FRAMES[allocator]), *kept)
-        into = merged.setdefault((kept, allocator), [[0] * len(measures), [0] * len(measures)])
-        for i in range(len(measures)):
-            into[0][i] += amounts[i]
-            into[1][i] += counts[i]
-    stacks = [
-        Stack(kept, allocator, tuple(amounts), tuple(counts))
-        for (kept, allocator), (amounts, counts) in merged.items()
-    ]
-    stacks.sort(key=lambda stack: -stack.bytes[0])  # stable: the core's order among equals
-    return Profile(view, measures, frames, stacks)
+    return Profile(view, measures, frames, list(map(Stack._make, raw_stacks)))
 
 
-def _program_frames(indices: list[int], launcher: list[bool], runpy: list[bool]) -> tuple[int, ...]:
-    end = launcher_end(len(indices), lambda i: launcher[indices[i]], lambda i: runpy[indices[i]])
-    return tuple(indices[:end])
+def _role_of_file(path: str) -> int:
+    """The core's FrameRole of a frame in this file: the program's, the launcher's or runpy's."""
+    return 1 if is_launcher_file(path) else 2 if is_runpy_file(path) else 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 _VARINT = 0
-_LENGTH_DELIMITED = 2
+LENGTH_DELIMITED = 2
 
 
 def varint(value: int) -> bytes:
@@ -32,7 +32,7 @@ def int_field(field: int, value: int) -> bytes:
 
 def bytes_field(field: int, payload: bytes) -> bytes:
     """A length-delimited field: an embedded message, a string's UTF-8 bytes or packed numbers."""
-    return key(field, _LENGTH_DELIMITED) + varint(len(payload)) + payload
+    return key(field, LENGTH_DELIMITED) + varint(len(payload)) + payload
 
 
 def string_field(field: int, text: str) -> bytes:
@@ -45,16 +45,10 @@ def packed_field(field: int, encoded: Iterable[bytes]) -> bytes:
     return bytes_field(field, payload) if payload else b""
 
 
-class VarintCache:
-    """The varints of small numbers, made once: a profile repeats its location ids in every
-    sample that passes through them."""
+class VarintCache(dict):
+    """`cache[n]` is n's varint, made once: a profile repeats its location ids, lengths and
+    amounts in sample after sample (a dict lookup costs far less than encoding)."""
 
-    def __init__(self) -> None:
-        self._known: list[bytes] = []
-
-    def __call__(self, value: int) -> bytes:
-        if 0 <= value < 1 << 20:
-            while len(self._known) <= value:
-                self._known.append(varint(len(self._known)))
-            return self._known[value]
-        return varint(value)
+    def __missing__(self, value: int) -> bytes:
+        encoded = self[value] = varint(value)
+        return encoded
