@@ -96,6 +96,8 @@ def test_the_flame_graph_is_embedded_under_the_table(shell: InteractiveShell) ->
     data = json.loads(document.split('id="memhound-data">', 1)[1].split("</script>", 1)[0])
     cell_lines = [(f[0], f[2], f[3]) for f in data["frames"]]  # [function, file, line, source]
     assert ("<module>", 2, "blob = bytearray(6_000_000)") in cell_lines
+    cell_files = {f[1] for f in data["frames"] if f[3] == "blob = bytearray(6_000_000)"}
+    assert cell_files == {ran.cell_name()}  # the cell as IPython names it, not its temp file
     assert "iframe" not in ran.text
     plain = run(shell, "%%memhound --no-flame-graph\nblob = bytearray(6_000_000)\n")
     assert "<iframe" not in plain.html and "<table>" in plain.html

@@ -12,7 +12,7 @@ from typing import Any
 
 from memhound._capture import read_capture
 from memhound._errors import UsageError
-from memhound._jupyter._cells import CannotRun, CellCode, where
+from memhound._jupyter._cells import CannotRun, CellCode, cell_label, where
 from memhound._jupyter._output import Rendered, embedded_page
 from memhound._jupyter._sites import SitesView, render_html, render_text
 from memhound._leaks._origin import is_stdlib_file
@@ -99,9 +99,15 @@ def render_capture(shell: Any, path: str, options: TraceOptions) -> Rendered:
     )
     fragment = render_html(view)
     if options.flame_graph:
-        document = render_capture_html(capture, options.view, path=options.output)
+        label = partial(_file_label, shell)
+        document = render_capture_html(capture, options.view, path=options.output, file_label=label)
         fragment += embedded_page(document, f"memhound: {options.command}")
     return Rendered(render_text(view), fragment)
+
+
+def _file_label(shell: Any, file: str) -> str:
+    """'Cell In[3]' for a cell's file, the file itself otherwise."""
+    return cell_label(shell, file) or file
 
 
 def _shells_own(frames: list[FrameRow]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from memhound.report._format import format_bytes, format_count
@@ -23,16 +24,25 @@ VIEW_TITLES = {
 }
 
 
-def render_capture_html(capture: Any, view: str = "peak", *, path: str | None = None) -> str:
+def render_capture_html(
+    capture: Any,
+    view: str = "peak",
+    *,
+    path: str | None = None,
+    file_label: Callable[[str], str] | None = None,
+) -> str:
     """The whole HTML document of `view` ('peak', 'leaks' or 'temporary') of a read capture
-    (memhound.read_capture); `path` names the file in the page's header."""
+    (memhound.read_capture); `path` names the file in the page's header, and `file_label`, when
+    given, how the page names each frame's file."""
     if view not in VIEW_TITLES:
         raise ValueError(f"unknown view {view!r} (expected peak, leaks or temporary)")
-    return page(capture_document(capture, view, path), table_title="Sites by line")
+    return page(capture_document(capture, view, path, file_label), table_title="Sites by line")
 
 
-def capture_document(capture: Any, view: str, path: str | None) -> dict[str, Any]:
-    table = StackTable()
+def capture_document(
+    capture: Any, view: str, path: str | None, file_label: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    table = StackTable(file_label=file_label)
     main = capture_view(capture, view, table)
     timeline = capture.timeline()
     stats = capture.stats()

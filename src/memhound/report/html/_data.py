@@ -34,8 +34,11 @@ SourceLookup = Callable[[str, int | None], str]
 class StackTable:
     """Interns frames and stacks so that each is written into the page once."""
 
-    def __init__(self, source: SourceLookup = source_line) -> None:
+    def __init__(
+        self, source: SourceLookup = source_line, file_label: Callable[[str], str] | None = None
+    ) -> None:
         self._source = source
+        self._file_label = file_label  # how the page names a file (a notebook's cells)
         self._frames: dict[tuple[str, str, int | None], int] = {}
         self._stacks: dict[tuple[int, ...], int] = {}
         self.frames: list[list[Any]] = []
@@ -47,7 +50,8 @@ class StackTable:
         if index is None:
             index = self._frames[key] = len(self.frames)
             text = self._source(file, line) if file else ""
-            self.frames.append([function, file, line, text])
+            shown = self._file_label(file) if self._file_label and file else file
+            self.frames.append([function, shown, line, text])
         return index
 
     def stack(self, frames: Sequence[FrameRow], allocator: str = "pymem") -> int:
