@@ -6,6 +6,7 @@
 
 #include "core/record/block_sizes.h"
 #include "core/record/hooks.h"
+#include "core/record/native_hooks.h"
 #include "core/record/session.h"
 
 namespace memhound::record::meter {
@@ -63,6 +64,7 @@ void start() {
     if (g_users++ > 0) return;
     if (g_sizes == nullptr) g_sizes = new BlockSizes();  // kept for the process lifetime
     installAllocators();
+    if (!Session::instance().started()) installNativeHooks(false);  // PyTraceMalloc_Track's memory
     g_on.store(true);
 }
 
@@ -70,7 +72,10 @@ void stop() {
     RecorderGuard guard;
     if (g_users == 0 || --g_users > 0) return;
     g_on.store(false);
-    if (!Session::instance().started()) restoreAllocators();
+    if (!Session::instance().started()) {
+        restoreAllocators();
+        restoreNativeHooks();
+    }
     TableLock lock;
     g_sizes->clear();
 }
