@@ -82,35 +82,6 @@ def test_a_loop_line_sums_every_iteration(tmp_path: Path) -> None:
     assert temp["peak"] >= keep["net"] / 2 + 100 * 4096
 
 
-NUMPY = """\
-    import numpy
-    import memhound
-
-    @memhound.profile(at_exit=False)
-    def arrays():
-        big = numpy.ones(10_000_000)  # MAKE
-        kept = numpy.zeros(1_000_000)  # KEEP
-        del big  # DROP
-        return kept
-
-    arrays()
-    PROFILED = [arrays]
-"""
-
-
-def test_numpy_buffers_count_at_their_lines(tmp_path: Path) -> None:
-    """numpy reports its data through PyTraceMalloc_Track: counted without --native."""
-    pytest.importorskip("numpy")
-    (report,) = decorated_report(tmp_path, NUMPY)
-    script = tmp_path / "program.py"
-    make, keep = row(report, line_of(script, "# MAKE")), row(report, line_of(script, "# KEEP"))
-    drop = row(report, line_of(script, "# DROP"))
-    assert 80_000_000 <= make["allocated"] < 80_100_000
-    assert 8_000_000 <= keep["net"] < 8_100_000
-    assert 80_000_000 <= drop["freed"] < 80_100_000
-    assert keep["peak"] >= 88_000_000
-
-
 THREADS = """\
     import threading
     import memhound

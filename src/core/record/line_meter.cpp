@@ -6,7 +6,6 @@
 
 #include "core/record/block_sizes.h"
 #include "core/record/hooks.h"
-#include "core/record/native_hooks.h"
 #include "core/record/session.h"
 
 namespace memhound::record::meter {
@@ -64,7 +63,6 @@ void start() {
     if (g_users++ > 0) return;
     if (g_sizes == nullptr) g_sizes = new BlockSizes();  // kept for the process lifetime
     installAllocators();
-    if (!Session::instance().started()) installNativeHooks(false);  // PyTraceMalloc_Track's memory
     g_on.store(true);
 }
 
@@ -72,10 +70,7 @@ void stop() {
     RecorderGuard guard;
     if (g_users == 0 || --g_users > 0) return;
     g_on.store(false);
-    if (!Session::instance().started()) {
-        restoreAllocators();
-        restoreNativeHooks();
-    }
+    if (!Session::instance().started()) restoreAllocators();
     TableLock lock;
     g_sizes->clear();
 }

@@ -1,7 +1,6 @@
 #pragma once
 // The line meter: byte counters that the allocator hooks keep while `memhound.profile` measures a
-// function line by line (the PyMem domains, and what extensions report through
-// PyTraceMalloc_Track). No stacks and no capture file: each thread counts what it allocates and
+// function line by line. No stacks and no capture file: each thread counts what it allocates and
 // frees (a free's size is looked up in a table of the blocks allocated while metering), and the
 // process keeps the same sums for all threads. Python reads the counters at each line event and
 // takes the differences. Every function but the note* ones is called with the GIL held.

@@ -14,7 +14,6 @@
 
 #include "core/record/got_patch.h"
 #include "core/record/hooks.h"
-#include "core/record/line_meter.h"
 #include "core/record/session.h"
 
 namespace memhound::record {
@@ -60,27 +59,15 @@ using UntrackFunction = int (*)(unsigned int, std::uintptr_t);
 TrackFunction g_track = nullptr;
 UntrackFunction g_untrack = nullptr;
 
-// A line meter (memhound.profile) counts tracked memory too: numpy's arrays are most of the
-// memory a numpy user profiles line by line.
 int trackHook(unsigned int domain, std::uintptr_t address, std::size_t size) {
     const int result = g_track(domain, address, size);
-    if (t_hooks.inRecorder()) return result;
-    if (Session::recording()) recordAllocation(Allocator::Tracked, reinterpret_cast<void*>(address), size);
-    if (meter::on()) [[unlikely]] {
-        RecorderGuard guard;
-        meter::noteAlloc(reinterpret_cast<void*>(address), size);
-    }
+    if (Session::recording() && !t_hooks.inRecorder())
+        recordAllocation(Allocator::Tracked, reinterpret_cast<void*>(address), size);
     return result;
 }
 
 int untrackHook(unsigned int domain, std::uintptr_t address) {
-    if (!t_hooks.inRecorder()) {
-        if (Session::recording()) recordRelease(Allocator::Tracked, reinterpret_cast<void*>(address));
-        if (meter::on()) [[unlikely]] {
-            RecorderGuard guard;
-            meter::noteFree(reinterpret_cast<void*>(address));
-        }
-    }
+    if (Session::recording() && !t_hooks.inRecorder()) recordRelease(Allocator::Tracked, reinterpret_cast<void*>(address));
     return g_untrack(domain, address);
 }
 

@@ -225,7 +225,6 @@ void Session::stop() {
     m_sampled.clear();
     if (!meter::on()) restoreAllocators();  // a line meter still counts through them
     restoreNativeHooks();
-    if (meter::on()) installNativeHooks(false);  // and through the PyTraceMalloc_Track hooks
     restoreArenaCache();
     restoreFrameHook();
     restoreThreadNameHook();
